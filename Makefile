@@ -1,0 +1,68 @@
+# The README's two commands: `make run` and `make test`. Each does its own set-up.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+FLASK := $(BIN)/flask --app portal
+INSTALLED := $(VENV)/.installed
+CATALOGUES := $(wildcard translations/*/LC_MESSAGES/messages.po)
+COMPILED := $(CATALOGUES:.po=.mo)
+POT := translations/messages.pot
+EXTRACT := $(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --add-location=file \
+	--sort-by-file --msgid-bugs-address="" --project="Call for the Pin" --copyright-holder="Call for the Pin contributors" .
+
+.PHONY: help run test lint translations catalogues assets bench clean
+
+help:
+	@echo "make run           install, build catalogues and database, serve http://127.0.0.1:5000"
+	@echo "make test          install, lint, run the whole test suite"
+	@echo "make lint          ruff, mypy, stale-catalogue check"
+	@echo "make translations  extract, update and compile the gettext catalogues"
+	@echo "make assets        rebuild static/css from assets/ (needs npm; output is committed)"
+
+$(INSTALLED): pyproject.toml
+	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+# Compiled catalogues (.mo) are build output, not committed.
+translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $(INSTALLED)
+	$(BIN)/pybabel compile --statistics --use-fuzzy=false -i $< -o $@ 2>&1 | grep -v '^$$' || true
+	@test -f $@
+
+catalogues: $(COMPILED)
+
+run: $(INSTALLED) catalogues
+	$(FLASK) db upgrade
+	$(FLASK) run --host 127.0.0.1 --port 5000
+
+test: $(INSTALLED) catalogues lint
+	$(BIN)/pytest
+
+lint: $(INSTALLED)
+	$(BIN)/ruff check portal tests
+	$(BIN)/ruff format --check portal tests
+	$(BIN)/mypy
+	@$(EXTRACT) -o $(VENV)/messages.pot
+	@if ! diff -q <(grep -v '^"POT-Creation-Date' $(POT)) <(grep -v '^"POT-Creation-Date' $(VENV)/messages.pot) >/dev/null; then \
+		echo "translations/messages.pot is stale: run 'make translations' and translate the new strings"; exit 1; fi
+
+# The gettext round trip. The template is only rewritten when a message changed, so
+# running this on a clean tree leaves no diff.
+translations: $(INSTALLED)
+	$(EXTRACT) -o $(VENV)/messages.pot
+	if [ ! -f $(POT) ] || ! diff -q <(grep -v '^"POT-Creation-Date' $(POT)) <(grep -v '^"POT-Creation-Date' $(VENV)/messages.pot) >/dev/null; then \
+		cp $(VENV)/messages.pot $(POT); fi
+	$(BIN)/pybabel update --ignore-pot-creation-date --no-fuzzy-matching -i $(POT) -d translations
+	$(MAKE) catalogues
+
+assets:
+	cd assets && npm ci --no-audit --no-fund && npm run build
+
+clean:
+	rm -rf $(VENV) translations/*/LC_MESSAGES/*.mo

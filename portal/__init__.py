@@ -1,0 +1,82 @@
+"""The Call for the Pin portal: create_app() builds the Flask application."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from flask import Flask
+
+from portal import settings as settings_module
+from portal.settings import Settings
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def create_app(test_config: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Flask:
+    app = Flask(
+        __name__,
+        instance_path=str(PROJECT_ROOT / "instance"),
+        template_folder=str(PROJECT_ROOT / "templates"),
+        static_folder=str(PROJECT_ROOT / "static"),
+    )
+    settings = settings_module.load(Path(app.instance_path), environ)
+    configure(app, settings)
+    if test_config:
+        app.config.update(test_config)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def configure(app: Flask, settings: Settings) -> None:
+    app.config.update(
+        PORTAL_SETTINGS=settings,
+        SECRET_KEY=settings.secret_key,
+        SQLALCHEMY_DATABASE_URI=settings.database_url,
+        BABEL_TRANSLATION_DIRECTORIES=str(PROJECT_ROOT / "translations"),
+        BABEL_DEFAULT_LOCALE="en",
+        SESSION_COOKIE_SECURE=settings.production,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        # A CSRF token lives as long as the session, so a form left open for a long
+        # time (or a console tab open all shift) still submits.
+        WTF_CSRF_TIME_LIMIT=None,
+        MAX_CONTENT_LENGTH=6 * 1024 * 1024,
+    )
+
+
+def register_extensions(app: Flask) -> None:
+    from portal import database, i18n, security
+    from portal.agency import load_agency
+    from portal.extensions import babel, csrf, db, migrate
+
+    db.init_app(app)
+    with app.app_context():
+        database.configure_sqlite(db.engine)
+    migrate.init_app(app, db, directory=str(Path(__file__).with_name("migrations")), render_as_batch=True)
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=i18n.select_locale)
+    i18n.init_app(app)
+    security.init_app(app)
+    app.extensions["agency"] = load_agency(app.config["PORTAL_SETTINGS"].agency_file)
+
+
+def register_blueprints(app: Flask) -> None:
+    from portal import health, public
+
+    app.register_blueprint(public.bp)
+    app.register_blueprint(health.bp)
+
+
+def register_errorhandlers(app: Flask) -> None:
+    from portal import errors
+
+    errors.init_app(app)
+
+
+def register_commands(app: Flask) -> None:
+    pass

@@ -1,0 +1,24 @@
+"""Translated error pages."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+from flask.typing import ResponseReturnValue
+from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import HTTPException, InternalServerError
+
+
+def init_app(app: Flask) -> None:
+    @app.errorhandler(CSRFError)
+    def _csrf_error(error: CSRFError) -> ResponseReturnValue:
+        return render_template("errors/csrf.html"), 400
+
+    @app.errorhandler(HTTPException)
+    def _http_error(error: HTTPException) -> ResponseReturnValue:
+        if error.code is None or error.code < 400:
+            return error
+        return render_template("errors/http.html", error=error), error.code
+
+    @app.errorhandler(InternalServerError)
+    def _server_error(error: InternalServerError) -> ResponseReturnValue:
+        return render_template("errors/500.html"), 500

@@ -1,0 +1,149 @@
+"""Languages, locale selection and language-prefixed URLs.
+
+English pages have no prefix (/how-to-call); every other language has its own
+(/es/how-to-call). The locale comes from the URL prefix, then the visitor's saved
+choice, then Accept-Language, then English (as SecureDrop's i18n.py does).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, g, request
+
+LANGUAGE_COOKIE = "lang"
+
+
+@dataclass(frozen=True)
+class Language:
+    code: str  # in URLs and the language cookie
+    catalogue: str  # gettext catalogue under translations/
+    tag: str  # BCP 47, for <html lang> and hreflang
+    name: str  # the language named in itself, for the switcher
+    rtl: bool = False
+
+    @property
+    def dir(self) -> str:
+        return "rtl" if self.rtl else "ltr"
+
+
+LANGUAGES = (
+    Language("en", "en", "en", "English"),
+    Language("es", "es", "es", "Español"),
+    Language("bs", "bs", "bs", "Bosanski"),
+    Language("vi", "vi", "vi", "Tiếng Việt"),
+    Language("zh", "zh_Hans", "zh-Hans", "简体中文"),
+    Language("ar", "ar", "ar", "العربية", rtl=True),
+)
+BY_CODE = {language.code: language for language in LANGUAGES}
+ENGLISH = BY_CODE["en"]
+PREFIXED_CODES = tuple(code for code in BY_CODE if code != "en")
+
+# Accept-Language primary subtags we serve, beyond our own codes: any Chinese reads the
+# Simplified catalogue; Croatian and Serbian readers understand Bosnian better than English.
+_ACCEPT_ALIASES = {"hr": "bs", "sr": "bs"}
+
+
+def language_for_accept_header() -> Language | None:
+    for value, _quality in request.accept_languages:
+        primary = value.split("-")[0].split("_")[0].lower()
+        code = _ACCEPT_ALIASES.get(primary, primary)
+        if code in BY_CODE:
+            return BY_CODE[code]
+    return None
+
+
+def current_language() -> Language:
+    """The language of this request (cached on g)."""
+    if "language" in g:
+        return g.language  # type: ignore[no-any-return]
+    language = _choose_language()
+    g.language = language
+    return language
+
+
+def _choose_language() -> Language:
+    code = g.get("lang_code")
+    if code is None and request.path:
+        # Unmatched URLs (a 404 under /es/) still answer in the prefix's language.
+        first = request.path.lstrip("/").split("/", 1)[0]
+        code = first if first in PREFIXED_CODES else None
+    if code is None:
+        code = request.cookies.get(LANGUAGE_COOKIE)
+    if code in BY_CODE:
+        return BY_CODE[code]
+    return language_for_accept_header() or ENGLISH
+
+
+def select_locale() -> str:
+    return current_language().catalogue
+
+
+def localized_route(blueprint: Blueprint, rule: str, **options: Any):  # type: ignore[no-untyped-def]
+    """Register a view at its English URL and at each language's prefixed URL."""
+
+    def decorator(view):  # type: ignore[no-untyped-def]
+        blueprint.add_url_rule(rule, defaults={"lang_code": "en"}, view_func=view, **options)
+        prefix = "/<any({}):lang_code>".format(",".join(PREFIXED_CODES))
+        blueprint.add_url_rule(prefix + rule, view_func=view, **options)
+        return view
+
+    return decorator
+
+
+def is_localized(endpoint: str | None) -> bool:
+    return bool(endpoint) and current_app.url_map.is_endpoint_expecting(endpoint, "lang_code")
+
+
+def url_for_language(language: Language) -> str | None:
+    """This page in another language, or None when the page is not translated."""
+    from flask import url_for
+
+    if not is_localized(request.endpoint):
+        return None
+    values = dict(request.view_args or {})
+    values["lang_code"] = language.code
+    return url_for(request.endpoint, **values)  # type: ignore[arg-type]
+
+
+def init_app(app: Flask) -> None:
+    @app.url_value_preprocessor
+    def _pop_lang_code(_endpoint: str | None, values: dict[str, Any] | None) -> None:
+        if values and "lang_code" in values:
+            g.lang_code = values.pop("lang_code")
+
+    @app.url_defaults
+    def _add_lang_code(endpoint: str, values: dict[str, Any]) -> None:
+        if "lang_code" not in values and is_localized(endpoint):
+            values["lang_code"] = current_language().code
+
+    @app.after_request
+    def _remember_language(response: Response) -> Response:
+        # Reading a page in a language is the choice we remember: it needs no
+        # JavaScript and no form, and an explicit click on "English" counts too.
+        language = current_language()
+        if (
+            is_localized(request.endpoint)
+            and response.status_code == 200
+            and request.cookies.get(LANGUAGE_COOKIE) != language.code
+        ):
+            response.set_cookie(
+                LANGUAGE_COOKIE,
+                language.code,
+                max_age=365 * 24 * 3600,
+                secure=app.config["SESSION_COOKIE_SECURE"],
+                httponly=True,
+                # Lax, not Strict: a visitor arriving from a search result or a
+                # text message link should still get the language they chose.
+                samesite="Lax",
+            )
+        return response
+
+    @app.context_processor
+    def _language_context() -> dict[str, Any]:
+        return {
+            "languages": LANGUAGES,
+            "current_language": current_language(),
+            "url_for_language": url_for_language,
+        }
