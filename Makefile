@@ -11,7 +11,7 @@ INSTALLED := $(VENV)/.installed
 CATALOGUES := $(wildcard translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 POT := translations/messages.pot
-EXTRACT := $(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --add-location=file \
+EXTRACT := $(BIN)/pybabel --quiet extract -F babel.cfg -k _l -k lazy_gettext --add-location=file \
 	--sort-by-file --msgid-bugs-address="" --project="Call for the Pin" --copyright-holder="Call for the Pin contributors" .
 
 .PHONY: help run test lint translations catalogues assets bench clean
@@ -32,8 +32,7 @@ $(INSTALLED): pyproject.toml
 
 # Compiled catalogues (.mo) are build output, not committed.
 translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $(INSTALLED)
-	$(BIN)/pybabel compile --statistics --use-fuzzy=false -i $< -o $@ 2>&1 | grep -v '^$$' || true
-	@test -f $@
+	$(BIN)/pybabel --quiet compile -i $< -o $@
 
 catalogues: $(COMPILED)
 
@@ -58,7 +57,7 @@ translations: $(INSTALLED)
 	$(EXTRACT) -o $(VENV)/messages.pot
 	if [ ! -f $(POT) ] || ! diff -q <(grep -v '^"POT-Creation-Date' $(POT)) <(grep -v '^"POT-Creation-Date' $(VENV)/messages.pot) >/dev/null; then \
 		cp $(VENV)/messages.pot $(POT); fi
-	$(BIN)/pybabel update --ignore-pot-creation-date --no-fuzzy-matching -i $(POT) -d translations
+	$(BIN)/pybabel --quiet update --ignore-pot-creation-date --no-fuzzy-matching -i $(POT) -d translations
 	$(MAKE) catalogues
 
 assets:

@@ -14,7 +14,9 @@ from portal.settings import Settings
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 
-def create_app(test_config: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> Flask:
+def create_app(
+    test_config: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> Flask:
     app = Flask(
         __name__,
         instance_path=str(PROJECT_ROOT / "instance"),

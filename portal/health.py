@@ -7,13 +7,12 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from portal.extensions import csrf, db
+from portal.extensions import db
 
 bp = Blueprint("health", __name__)
 
 
 @bp.get("/healthz")
-@csrf.exempt
 def healthz() -> ResponseReturnValue:
     try:
         db.session.execute(text("SELECT 1"))

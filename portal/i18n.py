@@ -7,12 +7,14 @@ choice, then Accept-Language, then English (as SecureDrop's i18n.py does).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, Response, current_app, g, request
 
 LANGUAGE_COOKIE = "lang"
+View = TypeVar("View", bound=Callable[..., Any])
 
 
 @dataclass(frozen=True)
@@ -80,10 +82,10 @@ def select_locale() -> str:
     return current_language().catalogue
 
 
-def localized_route(blueprint: Blueprint, rule: str, **options: Any):  # type: ignore[no-untyped-def]
+def localized_route(blueprint: Blueprint, rule: str, **options: Any) -> Callable[[View], View]:
     """Register a view at its English URL and at each language's prefixed URL."""
 
-    def decorator(view):  # type: ignore[no-untyped-def]
+    def decorator(view: View) -> View:
         blueprint.add_url_rule(rule, defaults={"lang_code": "en"}, view_func=view, **options)
         prefix = "/<any({}):lang_code>".format(",".join(PREFIXED_CODES))
         blueprint.add_url_rule(prefix + rule, view_func=view, **options)

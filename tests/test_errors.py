@@ -1,0 +1,46 @@
+"""Translated error pages; never a bare 500."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from flask import Flask
+
+from portal import create_app
+from tests.conftest import make_environ
+
+
+@pytest.fixture
+def failing_app(tmp_path: Path) -> Flask:
+    app = create_app({"PROPAGATE_EXCEPTIONS": False}, environ=make_environ(tmp_path))
+
+    @app.get("/es/broken")
+    def broken() -> str:
+        raise RuntimeError("a bug")
+
+    return app
+
+
+def test_a_server_error_shows_a_translated_page(failing_app: Flask) -> None:
+    response = failing_app.test_client().get("/es/broken")
+    assert response.status_code == 500
+    body = response.get_data(as_text=True)
+    assert '<html lang="es"' in body
+    assert "Something went wrong on our side" not in body
+    assert "911" in body
+
+
+def test_a_form_without_its_csrf_token_gets_the_translated_csrf_page(tmp_path: Path) -> None:
+    app = create_app(environ=make_environ(tmp_path))  # CSRF protection on, as in production
+
+    @app.post("/bs/form")
+    def form() -> str:
+        return "accepted"
+
+    response = app.test_client().post("/bs/form", data={"name": "x"})
+    assert response.status_code == 400
+    body = response.get_data(as_text=True)
+    assert '<html lang="bs"' in body
+    assert "Please try again" not in body
+    assert "accepted" not in body
