@@ -57,7 +57,7 @@ translations: $(INSTALLED)
 	$(EXTRACT) -o $(VENV)/messages.pot
 	if [ ! -f $(POT) ] || ! diff -q <(grep -v '^"POT-Creation-Date' $(POT)) <(grep -v '^"POT-Creation-Date' $(VENV)/messages.pot) >/dev/null; then \
 		cp $(VENV)/messages.pot $(POT); fi
-	$(BIN)/pybabel --quiet update --ignore-pot-creation-date --no-fuzzy-matching -i $(POT) -d translations
+	$(BIN)/pybabel --quiet update --ignore-pot-creation-date --no-fuzzy-matching --ignore-obsolete -i $(POT) -d translations
 	$(MAKE) catalogues
 
 assets:
