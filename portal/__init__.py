@@ -54,8 +54,12 @@ def configure(app: Flask, settings: Settings) -> None:
 def register_extensions(app: Flask) -> None:
     from portal import database, i18n, security
     from portal.agency import load_agency
+    from portal.crypto import Vault
     from portal.extensions import babel, csrf, db, migrate
 
+    settings: Settings = app.config["PORTAL_SETTINGS"]
+    app.extensions["vault"] = Vault(settings.encryption_keys, settings.hash_key)
+    register_models()
     db.init_app(app)
     with app.app_context():
         database.configure_sqlite(db.engine)
@@ -64,7 +68,12 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
     security.init_app(app)
-    app.extensions["agency"] = load_agency(app.config["PORTAL_SETTINGS"].agency_file)
+    app.extensions["agency"] = load_agency(settings.agency_file)
+
+
+def register_models() -> None:
+    """Import every module that defines tables, so that migrations and queries see them."""
+    import portal.plans.models  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:
@@ -81,4 +90,6 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    pass
+    from portal import keys
+
+    keys.init_app(app)

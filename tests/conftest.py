@@ -71,3 +71,66 @@ def app(tmp_path: Path) -> Iterator[Flask]:
 @pytest.fixture
 def client(app: Flask) -> FlaskClient:
     return app.test_client()
+
+
+POSTGRES_ADMIN_URL = os.environ.get("PORTAL_TEST_POSTGRES", "postgresql://postgres@127.0.0.1:5432/postgres")
+
+
+def _server_needed(what: str, error: Exception) -> None:
+    message = f"{what} is not reachable ({error})"
+    if IN_CI:
+        pytest.fail(message + ": CI must run these tests")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A new, empty PostgreSQL database for one test, dropped afterwards."""
+    import uuid
+
+    import psycopg
+
+    try:
+        admin = psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True, connect_timeout=3)
+    except psycopg.OperationalError as error:
+        _server_needed("PostgreSQL", error)
+    name = f"portal_test_{uuid.uuid4().hex[:12]}"
+    with admin:
+        admin.execute(f'CREATE DATABASE "{name}"')
+        try:
+            yield (
+                POSTGRES_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://")
+                + "/"
+                + name
+            )
+        finally:
+            admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+
+@pytest.fixture
+def migrated_app(app: Flask) -> Iterator[Flask]:
+    """The test app with its SQLite database built by the migrations."""
+    from flask_migrate import upgrade
+
+    with app.app_context():
+        upgrade()
+    yield app
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def any_database_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Flask]:
+    """A migrated app on SQLite, then on PostgreSQL: storage must behave the same on both."""
+    from flask_migrate import upgrade
+
+    overrides = {}
+    if request.param == "postgresql":
+        overrides["PORTAL_DATABASE_URL"] = request.getfixturevalue("postgres_url")
+    app = create_app({"TESTING": True}, environ=make_environ(tmp_path, **overrides))
+    with app.app_context():
+        upgrade()
+    yield app
+    with app.app_context():
+        from portal.extensions import db
+
+        db.session.remove()
+        db.engine.dispose()

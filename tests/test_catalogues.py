@@ -61,8 +61,9 @@ def test_make_translations_on_a_clean_tree_changes_nothing(tmp_path: Path) -> No
         check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr
-    for po in sorted((PROJECT_ROOT / "translations").rglob("*.po*")) + [
-        PROJECT_ROOT / "translations/messages.pot"
+    for po in [
+        *sorted((PROJECT_ROOT / "translations").rglob("*.po*")),
+        PROJECT_ROOT / "translations/messages.pot",
     ]:
         relative = po.relative_to(PROJECT_ROOT)
         assert (tree / relative).read_text() == po.read_text(), f"make translations changed {relative}"

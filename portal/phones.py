@@ -1,0 +1,38 @@
+"""Phone numbers: one E.164 form, however a person writes them."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+from portal.crypto import vault
+
+# Numbers without a country code are read as U.S. numbers: the portal serves one region.
+DEFAULT_REGION = "US"
+
+
+class InvalidPhone(ValueError):
+    pass
+
+
+def to_e164(raw: str) -> str:
+    """'(314) 555-0100', '314.555.0100' and '+1 314 555 0100' all give '+13145550100'."""
+    try:
+        number = phonenumbers.parse(raw, DEFAULT_REGION)
+    except phonenumbers.NumberParseException as error:
+        raise InvalidPhone(raw) from error
+    if not phonenumbers.is_possible_number(number):
+        raise InvalidPhone(raw)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone_index(e164: str) -> str:
+    """The blind index used to find a phone without storing it in the clear."""
+    return vault().blind_index("phone:" + e164)
+
+
+def for_display(e164: str) -> str:
+    """A U.S. number as residents write it: (314) 555-0100; others in international form."""
+    number = phonenumbers.parse(e164, DEFAULT_REGION)
+    if number.country_code == 1:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)

@@ -1,0 +1,88 @@
+"""The crisis-plan registry's operations, used by the registry pages, the SMS line and
+the console alike."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from sqlalchemy import select
+
+from portal.crypto import vault
+from portal.database import utcnow
+from portal.extensions import db
+from portal.phones import InvalidPhone, phone_index, to_e164
+from portal.plans.models import CrisisPlan, PlanDraft, PlanPhone, PlanPhoto, birth_index_key, new_reference
+
+# Who may file, and whether the person must still confirm (an adult filed for by family).
+FILED_BY = ("self", "parent", "guardian", "family")
+
+
+def find_plans_by_phone(number: str) -> list[CrisisPlan]:
+    """Every plan linked to this phone, however the number is written."""
+    try:
+        index = phone_index(to_e164(number))
+    except InvalidPhone:
+        return []
+    query = select(CrisisPlan).join(PlanPhone).where(PlanPhone.number_index == index).order_by(CrisisPlan.id)
+    return list(db.session.scalars(query).unique())
+
+
+def find_plan_by_reference(reference: str) -> CrisisPlan | None:
+    normalized = reference.strip().upper().replace(" ", "")
+    if len(normalized) == 8:
+        normalized = f"{normalized[:4]}-{normalized[4:]}"
+    return db.session.scalar(select(CrisisPlan).where(CrisisPlan.reference == normalized))
+
+
+def find_plans_by_name_and_birth(name: str, born: date) -> list[CrisisPlan]:
+    index = vault().blind_index(birth_index_key(name, born))
+    return list(db.session.scalars(select(CrisisPlan).where(CrisisPlan.name_birth_index == index)))
+
+
+def file_plan(
+    details: dict[str, Any],
+    *,
+    name: str,
+    born: date,
+    language: str,
+    cit_requested: bool,
+    filed_by: str,
+    phones: list[tuple[str, str]],
+    photo_jpeg: bytes | None = None,
+) -> CrisisPlan:
+    """Store a new plan with its verified phones (E.164, role) and photo; not committed."""
+    if filed_by not in FILED_BY:
+        raise ValueError(filed_by)
+    # Only the person can vouch for an adult's plan filed by family; the person, a
+    # parent of a minor or a guardian can file on their own authority.
+    confirmed = None if filed_by == "family" else utcnow()
+    plan = CrisisPlan(
+        reference=_unused_reference(),
+        language=language,
+        cit_requested=cit_requested,
+        filed_by=filed_by,
+        person_confirmed_at=confirmed,
+        details=details,
+        name_birth_index=vault().blind_index(birth_index_key(name, born)),
+    )
+    plan.phones = [
+        PlanPhone(number=number, number_index=phone_index(number), role=role) for number, role in phones
+    ]
+    if photo_jpeg is not None:
+        plan.photo = PlanPhoto(jpeg=photo_jpeg)
+    db.session.add(plan)
+    return plan
+
+
+def _unused_reference() -> str:
+    while True:
+        reference = new_reference()
+        if db.session.scalar(select(CrisisPlan.id).where(CrisisPlan.reference == reference)) is None:
+            return reference
+
+
+def withdraw_plan(plan: CrisisPlan) -> None:
+    """Delete the plan with its phones, photo and drafts: deleted, not hidden."""
+    db.session.execute(db.delete(PlanDraft).where(PlanDraft.plan_id == plan.id))
+    db.session.delete(plan)
