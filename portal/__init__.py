@@ -73,6 +73,8 @@ def register_extensions(app: Flask) -> None:
 
 def register_models() -> None:
     """Import every module that defines tables, so that migrations and queries see them."""
+    import portal.dispatch.outbox
+    import portal.dispatch.worker
     import portal.plans.models  # noqa: F401
 
 
@@ -91,5 +93,7 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from portal import keys
+    from portal.dispatch import worker
 
     keys.init_app(app)
+    worker.init_app(app)

@@ -1,8 +1,8 @@
-"""crisis plan registry
+"""crisis plan registry and outbox
 
-Revision ID: 888bd7829541
+Revision ID: f0b643d09bdb
 Revises: 
-Create Date: 2026-11-22 08:27:44.889540
+Create Date: 2026-11-22 08:29:14.722332
 
 """
 from alembic import op
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
-revision = '888bd7829541'
+revision = 'f0b643d09bdb'
 down_revision = None
 branch_labels = None
 depends_on = None
@@ -36,6 +36,27 @@ def upgrade():
     with op.batch_alter_table('crisis_plans', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_crisis_plans_name_birth_index'), ['name_birth_index'], unique=False)
 
+    op.create_table('outbound_messages',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('sender', sa.String(length=8), nullable=False),
+    sa.Column('to_number', sa.Text(), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('purpose', sa.String(length=24), nullable=False),
+    sa.Column('give_up_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('status', sa.String(length=12), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('lease_until', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('provider_sid', sa.String(length=64), nullable=True),
+    sa.Column('error_code', sa.Integer(), nullable=True),
+    sa.Column('accepted_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('id'),
+    sa.UniqueConstraint('provider_sid')
+    )
+    with op.batch_alter_table('outbound_messages', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_outbound_messages_status'), ['status'], unique=False)
+
     op.create_table('phone_codes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('number_index', sa.String(length=64), nullable=False),
@@ -53,6 +74,11 @@ def upgrade():
     sa.Column('failures', sa.Integer(), nullable=False),
     sa.Column('locked_until', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('number_index')
+    )
+    op.create_table('worker_heartbeats',
+    sa.Column('worker', sa.String(length=80), nullable=False),
+    sa.Column('beat_at', sa.DateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('worker')
     )
     op.create_table('plan_drafts',
     sa.Column('id', sa.String(length=43), nullable=False),
@@ -96,11 +122,16 @@ def downgrade():
 
     op.drop_table('plan_phones')
     op.drop_table('plan_drafts')
+    op.drop_table('worker_heartbeats')
     op.drop_table('phone_lockouts')
     with op.batch_alter_table('phone_codes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_phone_codes_number_index'))
 
     op.drop_table('phone_codes')
+    with op.batch_alter_table('outbound_messages', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_outbound_messages_status'))
+
+    op.drop_table('outbound_messages')
     with op.batch_alter_table('crisis_plans', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_crisis_plans_name_birth_index'))
 
