@@ -137,7 +137,7 @@ def deliver(message_id: int, gateway: SmsGateway) -> None:
             to=to, from_=from_number(settings, sender), body=body, status_callback=status_callback
         )
     except SendError as error:
-        message = db.session.get(OutboundMessage, message_id)
+        message = db.session.get_one(OutboundMessage, message_id)
         message.attempts += 1
         message.error_code = error.code
         message.lease_until = None
@@ -156,7 +156,7 @@ def deliver(message_id: int, gateway: SmsGateway) -> None:
             )
             log.log(level, "outbox: message %s (%s) failed for good: %s", message.id, message.purpose, error)
     else:
-        message = db.session.get(OutboundMessage, message_id)
+        message = db.session.get_one(OutboundMessage, message_id)
         message.attempts += 1
         message.status = "accepted"
         message.provider_sid = sid
