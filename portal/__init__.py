@@ -56,6 +56,7 @@ def register_extensions(app: Flask) -> None:
     from portal.agency import load_agency
     from portal.crypto import Vault
     from portal.extensions import babel, csrf, db, migrate
+    from portal.ratelimit import RateLimiter
 
     settings: Settings = app.config["PORTAL_SETTINGS"]
     app.extensions["vault"] = Vault(settings.encryption_keys, settings.hash_key)
@@ -68,20 +69,27 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
     security.init_app(app)
-    app.extensions["agency"] = load_agency(settings.agency_file)
+    app.extensions["agency"] = agency = load_agency(settings.agency_file)
+    app.config["BABEL_DEFAULT_TIMEZONE"] = agency.timezone
+    app.extensions["rate_limiter"] = RateLimiter(settings.redis_url)
+    app.jinja_env.filters["without_empty"] = lambda attrs: {
+        key: value for key, value in attrs.items() if value
+    }
 
 
 def register_models() -> None:
     """Import every module that defines tables, so that migrations and queries see them."""
+    import portal.audit
     import portal.dispatch.outbox
     import portal.dispatch.worker
     import portal.plans.models  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal import health, public
+    from portal import health, plans, public
 
     app.register_blueprint(public.bp)
+    app.register_blueprint(plans.bp)
     app.register_blueprint(health.bp)
 
 

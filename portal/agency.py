@@ -48,6 +48,7 @@ class Partner:
 @dataclass(frozen=True)
 class Agency:
     region: str
+    timezone: str
     cit_officers: str
     training_hours: int
     program_contact_name: str

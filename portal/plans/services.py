@@ -75,6 +75,52 @@ def file_plan(
     return plan
 
 
+def update_plan(
+    plan: CrisisPlan,
+    details: dict[str, Any],
+    *,
+    name: str,
+    born: date,
+    language: str,
+    cit_requested: bool,
+    filed_by: str,
+    phones: list[tuple[str, str]],
+    photo_jpeg: bytes | None = None,
+) -> None:
+    """Save an edited plan; saving it also re-confirms it for another 12 months."""
+    plan.details = details
+    plan.language = language
+    plan.cit_requested = cit_requested
+    if plan.filed_by != filed_by:
+        plan.filed_by = filed_by
+        plan.person_confirmed_at = None if filed_by == "family" else utcnow()
+    plan.name_birth_index = vault().blind_index(birth_index_key(name, born))
+    kept = {phone.number: phone for phone in plan.phones}
+    plan.phones = [
+        _kept_phone(kept[number], role)
+        if number in kept
+        else PlanPhone(number=number, number_index=phone_index(number), role=role)
+        for number, role in phones
+    ]
+    if photo_jpeg is None:
+        plan.photo = None
+    elif plan.photo is None:
+        plan.photo = PlanPhoto(jpeg=photo_jpeg)
+    else:
+        plan.photo.jpeg = photo_jpeg
+    renew_plan(plan)
+
+
+def _kept_phone(phone: PlanPhone, role: str) -> PlanPhone:
+    phone.role = role
+    return phone
+
+
+def renew_plan(plan: CrisisPlan) -> None:
+    plan.confirmed_at = utcnow()
+    plan.reminder_sent = None
+
+
 def _unused_reference() -> str:
     while True:
         reference = new_reference()

@@ -1,0 +1,91 @@
+"""One-time SMS codes: single use, valid 10 minutes; 5 wrong codes lock a phone for 10."""
+
+from __future__ import annotations
+
+import enum
+import secrets
+from datetime import timedelta
+
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from portal.crypto import vault
+from portal.database import utcnow
+from portal.dispatch.outbox import queue_message
+from portal.extensions import db
+from portal.phones import phone_index
+from portal.plans.models import PhoneCode, PhoneLockout
+
+CODE_LIFETIME = timedelta(minutes=10)
+MAX_FAILURES = 5
+LOCK_TIME = timedelta(minutes=10)
+
+
+class CodeCheck(enum.Enum):
+    ACCEPTED = "accepted"
+    WRONG = "wrong"
+    LOCKED = "locked"
+
+
+def _hash(index: str, purpose: str, code: str) -> str:
+    return vault().blind_index(f"code:{purpose}:{index}:{code}")
+
+
+def send_code(number: str, purpose: str, message: str) -> None:
+    """Queue a new code to `number` (E.164); `message` has a {code} slot. Not committed."""
+    code = f"{secrets.randbelow(1_000_000):06d}"
+    index = phone_index(number)
+    db.session.add(PhoneCode(number_index=index, purpose=purpose, code_hash=_hash(index, purpose, code)))
+    queue_message(
+        to=number,
+        body=message.format(code=code),
+        sender="notices",
+        purpose="phone_code",
+        give_up_after=CODE_LIFETIME,
+    )
+
+
+def is_locked(number: str) -> bool:
+    lockout = db.session.get(PhoneLockout, phone_index(number))
+    return bool(lockout and lockout.locked_until and lockout.locked_until > utcnow())
+
+
+def check_code(number: str, purpose: str, code: str) -> CodeCheck:
+    """Check a code typed for `number`; a right code is used up. Commits."""
+    index = phone_index(number)
+    now = utcnow()
+    lockout = db.session.get(PhoneLockout, index) or PhoneLockout(number_index=index, failures=0)
+    if lockout.locked_until and lockout.locked_until > now:
+        db.session.rollback()
+        return CodeCheck.LOCKED
+    match = db.session.scalar(
+        select(PhoneCode).where(
+            PhoneCode.number_index == index,
+            PhoneCode.purpose == purpose,
+            PhoneCode.code_hash == _hash(index, purpose, code.strip()),
+            PhoneCode.used_at.is_(None),
+            PhoneCode.created_at > now - CODE_LIFETIME,
+        )
+    )
+    if match is not None:
+        match.used_at = now
+        lockout.failures = 0
+        lockout.locked_until = None
+        result = CodeCheck.ACCEPTED
+    else:
+        lockout.failures += 1
+        result = CodeCheck.WRONG
+        if lockout.failures >= MAX_FAILURES:
+            lockout.failures = 0
+            lockout.locked_until = now + LOCK_TIME
+            result = CodeCheck.LOCKED
+    db.session.add(lockout)
+    db.session.commit()
+    return result
+
+
+def explain(result: CodeCheck) -> str:
+    """What to tell a person whose code was not accepted."""
+    if result is CodeCheck.LOCKED:
+        return str(_("Too many wrong codes. Wait 10 minutes, then ask for a new code."))
+    return str(_("That code is not right. Check the text message and try again."))

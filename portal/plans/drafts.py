@@ -1,0 +1,93 @@
+"""Form drafts: kept on the server, encrypted, 7 days; the session holds only the id."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask import session
+from sqlalchemy import delete
+from werkzeug.datastructures import MultiDict
+
+from portal.database import utcnow
+from portal.extensions import db
+from portal.plans.models import DRAFT_LIFETIME, CrisisPlan, PlanDraft
+
+SESSION_KEY = "plan_draft"
+
+
+def current_draft() -> PlanDraft | None:
+    draft_id = session.get(SESSION_KEY)
+    if not draft_id:
+        return None
+    draft = db.session.get(PlanDraft, draft_id)
+    if draft is None or draft.expires_at < utcnow():
+        session.pop(SESSION_KEY, None)
+        return None
+    return draft
+
+
+def start_draft(plan: CrisisPlan | None = None) -> PlanDraft:
+    """A new draft; to edit a plan, it starts from the plan's current answers."""
+    answers: dict[str, Any] = {}
+    if plan is not None:
+        answers = {
+            step: to_formdata(values) for step, values in plan.details.items() if isinstance(values, dict)
+        }
+        answers["phones"] = [{"number": p.number, "role": p.role, "verified": True} for p in plan.phones]
+        answers["consent"] = to_formdata(
+            {"cit_requested": plan.cit_requested, "filed_by": plan.filed_by, "language": plan.language}
+        )
+    draft = PlanDraft(
+        plan_id=plan.id if plan else None,
+        answers=answers,
+        photo_jpeg=plan.photo.jpeg if plan and plan.photo else None,
+    )
+    db.session.add(draft)
+    db.session.commit()
+    session[SESSION_KEY] = draft.id
+    return draft
+
+
+def save_answers(draft: PlanDraft, step: str, formdata: MultiDict[str, str]) -> None:
+    """Keep exactly what was typed, valid or not, so an error never loses anything."""
+    raw = {key: formdata.getlist(key) for key in formdata if key not in ("csrf_token", "website")}
+    draft.answers = {**draft.answers, step: raw}
+    draft.updated_at = utcnow()
+    db.session.commit()
+
+
+def saved_formdata(draft: PlanDraft, step: str) -> MultiDict[str, str] | None:
+    raw = draft.answers.get(step)
+    if not raw:
+        return None
+    return MultiDict([(key, value) for key, values in raw.items() for value in values])
+
+
+def to_formdata(values: dict[str, Any]) -> dict[str, list[str]]:
+    """Cleaned form data (as stored in a plan) back to what a browser would post."""
+    raw: dict[str, list[str]] = {}
+    for key, value in values.items():
+        if value is None or value is False or value == "":
+            continue
+        if isinstance(value, list):
+            raw[key] = [str(item) for item in value]
+        elif value is True:
+            raw[key] = ["y"]
+        elif isinstance(value, date):
+            raw[key] = [value.isoformat()]
+        else:
+            raw[key] = [str(value)]
+    return raw
+
+
+def discard(draft: PlanDraft) -> None:
+    db.session.delete(draft)
+    db.session.commit()
+    session.pop(SESSION_KEY, None)
+
+
+def delete_expired_drafts() -> None:
+    """Scheduled: drafts live 7 days after their last change."""
+    db.session.execute(delete(PlanDraft).where(PlanDraft.updated_at < utcnow() - DRAFT_LIFETIME))
+    db.session.commit()

@@ -1,0 +1,247 @@
+"""The crisis-plan form, in short steps, and the registrant's sign-in forms.
+
+Every validator carries its own message, written for residents and translated, instead
+of WTForms' generic ones.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from flask_wtf.file import FileField
+from wtforms import (
+    BooleanField,
+    DateField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
+from wtforms.validators import DataRequired, InputRequired, Length, Optional, Regexp, ValidationError
+from wtforms.widgets import CheckboxInput, ListWidget
+
+from portal.i18n import LANGUAGES
+from portal.phones import InvalidPhone, to_e164
+
+SHORT = 120
+LONG = 2000
+
+
+class MultiCheckboxField(SelectMultipleField):
+    widget = ListWidget(prefix_label=False)
+    option_widget = CheckboxInput()
+
+
+class BirthDateField(DateField):
+    """A date field whose error is ours (and translated), and that refuses the future."""
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        try:
+            super().process_formdata(valuelist)
+        except ValueError:
+            raise ValueError(_l("Enter the date of birth as month, day and year.")) from None
+
+
+def past_date(form: FlaskForm, field: DateField) -> None:
+    if field.data and not date(1900, 1, 1) <= field.data <= date.today():
+        raise ValidationError(_l("The date of birth must be in the past."))
+
+
+def text(
+    label: Any, hint: Any = None, *, required: Any = None, max_length: int = LONG, area: bool = True
+) -> Any:
+    """A free-text field: optional unless `required` gives the message for a blank one."""
+    validators = [DataRequired(message=required)] if required else [Optional()]
+    validators.append(
+        Length(max=max_length, message=_l("Please keep this under %(max)d characters.", max=max_length))
+    )
+    field_class = TextAreaField if area else StringField
+    return field_class(label, validators=validators, description=hint or "")
+
+
+YES_NO_UNSURE = [("yes", _l("Yes")), ("no", _l("No")), ("unsure", _l("Don’t know or prefer not to say"))]
+
+
+class HoneypotMixin:
+    # Hidden from people (CSS and aria-hidden); simple bots fill it in.
+    website = StringField(_l("Leave this field empty"), validators=[Optional()])
+
+
+class PersonForm(HoneypotMixin, FlaskForm):
+    name = text(_l("Full name"), required=_l("Enter the person’s full name."), max_length=SHORT, area=False)
+    preferred_name = text(_l("Name they like to be called"), max_length=SHORT, area=False)
+    pronouns = text(_l("Pronouns"), _l("For example: she/her, he/him, they/them."), max_length=40, area=False)
+    birth_date = BirthDateField(
+        _l("Date of birth"),
+        validators=[InputRequired(message=_l("Enter the date of birth.")), past_date],
+    )
+    spoken_language = text(
+        _l("Language the person speaks best"),
+        _l("For example: English, Spanish, ASL."),
+        max_length=60,
+        area=False,
+    )
+    interpreter = RadioField(
+        _l("Does the person need an interpreter?"),
+        choices=[("yes", _l("Yes")), ("no", _l("No"))],
+        validators=[Optional()],
+    )
+    communication = MultiCheckboxField(
+        _l("Communication needs"),
+        choices=[
+            ("deaf", _l("Deaf or hard of hearing")),
+            ("nonverbal", _l("Does not speak, or speaks very little")),
+            ("autistic", _l("Autistic")),
+            ("device", _l("Uses a communication device or app")),
+        ],
+        validators=[Optional()],
+        description=_l("Choose all that apply."),
+    )
+    description = text(
+        _l("What the person looks like"),
+        _l("Height, build, hair, glasses, clothes they often wear. This helps officers find them."),
+    )
+
+
+class WhereForm(HoneypotMixin, FlaskForm):
+    home_address = text(
+        _l("Home address"), _l("Street, apartment, city. Leave empty if the person has no home.")
+    )
+    other_places = text(
+        _l("Other places the person is often found"), _l("A park, a relative’s home, a shelter.")
+    )
+
+
+class CrisisForm(HoneypotMixin, FlaskForm):
+    early_signs = text(_l("Early signs of a crisis"), _l("What changes when things start to go wrong?"))
+    triggers = MultiCheckboxField(
+        _l("What can make things worse"),
+        choices=[
+            ("sirens", _l("Sirens or flashing lights")),
+            ("uniforms", _l("Uniforms or police cars")),
+            ("touch", _l("Being touched")),
+            ("loud", _l("Loud voices or shouting")),
+            ("crowds", _l("Many people around")),
+        ],
+        validators=[Optional()],
+        description=_l("Choose all that apply."),
+    )
+    other_triggers = text(_l("Other things that make it worse"))
+    what_helps = text(
+        _l("What helps the person calm down"),
+        _l("For example: a quiet voice, space, a family member, music."),
+        required=_l("Tell officers at least one thing that helps."),
+    )
+    what_to_avoid = text(
+        _l("What officers should avoid"), _l("For example: standing close, raising your voice.")
+    )
+    weapons = RadioField(_l("Are there weapons in the home?"), choices=YES_NO_UNSURE, validators=[Optional()])
+    self_harm = RadioField(
+        _l("Is there a risk of self-harm?"), choices=YES_NO_UNSURE, validators=[Optional()]
+    )
+    safety_notes = text(_l("Other safety concerns you choose to share"))
+
+
+class CareForm(HoneypotMixin, FlaskForm):
+    diagnoses = text(_l("Diagnoses"), _l("Optional. Only what you want dispatch and officers to know."))
+    medications = text(_l("Medicines"))
+    clinicians = text(_l("Doctor, counselor or case manager"), _l("Name and phone number."))
+    preferred_hospitals = text(_l("Preferred hospital or crisis center"))
+    avoided_hospitals = text(_l("Hospital or crisis center to avoid"))
+    advance_directive = RadioField(
+        _l("Is there a psychiatric advance directive?"), choices=YES_NO_UNSURE, validators=[Optional()]
+    )
+    advance_directive_where = text(_l("Where is it kept?"), max_length=SHORT, area=False)
+
+
+class PeopleForm(HoneypotMixin, FlaskForm):
+    emergency_contacts = text(
+        _l("Emergency contacts"),
+        _l("Names, how they are related and phone numbers."),
+        required=_l("Add at least one emergency contact."),
+    )
+    decision_makers = text(_l("Who may make decisions for the person"), _l("For example: a guardian."))
+    do_not_contact = text(_l("Who must not be contacted"))
+
+
+def phone_number(form: FlaskForm, field: StringField) -> None:
+    try:
+        field.data = to_e164(field.data or "")
+    except InvalidPhone:
+        raise ValidationError(_l("Enter a phone number like (314) 555-0100.")) from None
+
+
+PHONE_ROLES = [
+    ("person", _l("The person’s own phone")),
+    ("filer", _l("My phone (I am filing this plan)")),
+    ("other", _l("Another family member’s phone")),
+]
+
+
+class AddPhoneForm(HoneypotMixin, FlaskForm):
+    number = StringField(
+        _l("Phone number"),
+        validators=[DataRequired(message=_l("Enter a phone number.")), phone_number],
+        description=_l("A mobile phone that can get text messages."),
+    )
+    role = RadioField(
+        _l("Whose phone is this?"),
+        choices=PHONE_ROLES,
+        validators=[InputRequired(message=_l("Choose whose phone this is."))],
+    )
+
+
+class CodeForm(HoneypotMixin, FlaskForm):
+    code = StringField(
+        _l("Code"),
+        validators=[
+            DataRequired(message=_l("Enter the 6-digit code we sent.")),
+            Regexp(r"^\s*\d{6}\s*$", message=_l("The code has 6 digits.")),
+        ],
+        description=_l("We sent a 6-digit code by text message. It works for 10 minutes."),
+    )
+
+
+FILED_BY_CHOICES = [
+    ("self", _l("I am the person this plan is about")),
+    ("parent", _l("I am the parent of a child under 18")),
+    ("guardian", _l("I am the person’s legal guardian")),
+    ("family", _l("I am a family member, and the person agrees")),
+]
+
+
+class ConsentForm(HoneypotMixin, FlaskForm):
+    cit_requested = BooleanField(_l("Send a CIT officer when possible"))
+    filed_by = RadioField(
+        _l("Who is filing this plan?"),
+        choices=FILED_BY_CHOICES,
+        validators=[InputRequired(message=_l("Choose who is filing this plan."))],
+    )
+    language = SelectField(
+        _l("Language for text messages and the wallet card"),
+        choices=[(language.code, language.name) for language in LANGUAGES],
+    )
+    understood = BooleanField(
+        _l("I have read what dispatch and officers will see, and how long the plan is kept."),
+        validators=[DataRequired(message=_l("Please confirm you have read this."))],
+    )
+
+
+class SignInForm(HoneypotMixin, FlaskForm):
+    number = StringField(
+        _l("Phone number"),
+        validators=[DataRequired(message=_l("Enter a phone number.")), phone_number],
+        description=_l("The phone of the person, or of whoever filed the plan."),
+    )
+
+
+class PhotoForm(FlaskForm):
+    photo = FileField(_l("Photo"), description=_l("A JPEG or PNG file, at most 5 MB."))
+
+
+class ButtonForm(FlaskForm):
+    """A button that only needs its CSRF token (renew, withdraw, remove a phone)."""

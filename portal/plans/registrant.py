@@ -1,0 +1,214 @@
+"""The registrant's side: sign in by SMS code, then view, edit, renew, print, withdraw,
+and read who viewed the plan.
+
+Only the filer's phone and the person's own phone can sign in; other linked phones are
+for look-up only.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import force_locale
+from flask_babel import gettext as _
+from sqlalchemy import select
+
+from portal import ratelimit
+from portal.audit import plan_views
+from portal.database import utcnow
+from portal.extensions import db
+from portal.i18n import BY_CODE, localized_route
+from portal.phones import for_display, phone_index
+from portal.plans import bp, drafts
+from portal.plans.codes import CodeCheck, check_code, explain, is_locked, send_code
+from portal.plans.forms import ButtonForm, CodeForm, SignInForm
+from portal.plans.models import CrisisPlan, PlanPhone
+from portal.plans.services import find_plans_by_phone, renew_plan, withdraw_plan
+
+SESSION_PLAN = "registrant_plan"
+SESSION_SINCE = "registrant_since"
+SESSION_PHONE = "registrant_phone"  # the number a sign-in code was sent to
+SIGN_IN_LIFETIME = timedelta(minutes=30)
+
+
+def sign_in_registrant(plan: CrisisPlan) -> None:
+    session[SESSION_PLAN] = plan.id
+    session[SESSION_SINCE] = utcnow().isoformat()
+
+
+def signed_in_plan() -> CrisisPlan:
+    """The signed-in registrant's plan, or a redirect to the sign-in page."""
+    plan_id = session.get(SESSION_PLAN)
+    since = session.get(SESSION_SINCE)
+    plan = db.session.get(CrisisPlan, plan_id) if plan_id else None
+    if plan is None or since is None or utcnow() - datetime.fromisoformat(since) > SIGN_IN_LIFETIME:
+        session.pop(SESSION_PLAN, None)
+        abort(redirect(url_for("plans.sign_in")))
+    session[SESSION_SINCE] = utcnow().isoformat()  # 30 minutes after the last page
+    return plan
+
+
+def send_person_confirmation(plan: CrisisPlan) -> None:
+    """A family member filed for an adult: the person confirms with a code on their phone."""
+    with force_locale(BY_CODE[plan.language].catalogue):
+        message = _(
+            "Call for the Pin: a family member filed crisis plan %(reference)s for you. "
+            "If you agree with it, enter code {code} at %(url)s",
+            reference=plan.reference,
+            url=url_for("plans.confirm", lang_code=plan.language, _external=True),
+        )
+    for phone in plan.phones:
+        if phone.role == "person":
+            send_code(phone.number, "confirm", message)
+
+
+@localized_route(bp, "/crisis-plan/sign-in", methods=["GET", "POST"])
+def sign_in() -> ResponseReturnValue:
+    form = SignInForm()
+    if form.validate_on_submit() and not form.website.data:
+        number = form.number.data
+        allowed = ratelimit.allow(f"code-phone:{phone_index(number)}", limit=5, window_seconds=3600)
+        allowed = allowed and ratelimit.allow(f"code-ip:{request.remote_addr}", limit=20, window_seconds=3600)
+        if not allowed:
+            form.number.errors = [_("Too many codes were asked for. Please try again in an hour.")]
+        else:
+            can_sign_in = any(
+                phone.can_sign_in and phone.number == number
+                for plan in find_plans_by_phone(number)
+                for phone in plan.phones
+            )
+            # The same answer whether or not the number is on a plan, so that nobody
+            # can use this page to learn who has one.
+            if can_sign_in and not is_locked(number):
+                send_code(
+                    number,
+                    "sign_in",
+                    _("Call for the Pin: your sign-in code is {code}. It works for 10 minutes."),
+                )
+                db.session.commit()
+            session[SESSION_PHONE] = number
+            return redirect(url_for("plans.sign_in_code"))
+    return render_template("plans/sign_in.html", form=form)
+
+
+@localized_route(bp, "/crisis-plan/sign-in/code", methods=["GET", "POST"])
+def sign_in_code() -> ResponseReturnValue:
+    number = session.get(SESSION_PHONE)
+    if not number:
+        return redirect(url_for("plans.sign_in"))
+    form = CodeForm()
+    if form.validate_on_submit():
+        result = check_code(number, "sign_in", form.code.data)
+        if result is CodeCheck.ACCEPTED:
+            plans = [
+                plan
+                for plan in find_plans_by_phone(number)
+                if any(phone.can_sign_in and phone.number == number for phone in plan.phones)
+            ]
+            if plans:
+                session.pop(SESSION_PHONE, None)
+                # A phone on several plans signs in to the newest; the others are listed there.
+                sign_in_registrant(plans[-1])
+                return redirect(url_for("plans.overview"))
+        form.code.errors = [explain(result)]
+    return render_template("plans/sign_in_code.html", form=form, display_number=for_display(number))
+
+
+@localized_route(bp, "/crisis-plan/sign-out", methods=["POST"])
+def sign_out() -> ResponseReturnValue:
+    for key in (SESSION_PLAN, SESSION_SINCE, SESSION_PHONE, drafts.SESSION_KEY):
+        session.pop(key, None)
+    flash(_("You are signed out."), "success")
+    return redirect(url_for("plans.sign_in"))
+
+
+@localized_route(bp, "/crisis-plan/", methods=["GET"])
+def overview() -> ResponseReturnValue:
+    plan = signed_in_plan()
+    return render_template("plans/overview.html", plan=plan, form=ButtonForm(), **plan_context(plan))
+
+
+def plan_context(plan: CrisisPlan) -> dict[str, object]:
+    return {
+        "phones": [(for_display(phone.number), phone) for phone in plan.phones],
+        "expires_soon": plan.expires_at - utcnow() < timedelta(days=30),
+    }
+
+
+@localized_route(bp, "/crisis-plan/edit", methods=["POST"])
+def edit() -> ResponseReturnValue:
+    plan = signed_in_plan()
+    draft = drafts.current_draft()
+    if draft is None or draft.plan_id != plan.id:
+        drafts.start_draft(plan)
+    return redirect(url_for("plans.step", slug="person"))
+
+
+@localized_route(bp, "/crisis-plan/renew", methods=["POST"])
+def renew() -> ResponseReturnValue:
+    plan = signed_in_plan()
+    renew_plan(plan)
+    db.session.commit()
+    flash(_("Thank you. The plan is confirmed for another 12 months."), "success")
+    return redirect(url_for("plans.overview"))
+
+
+@localized_route(bp, "/crisis-plan/print", methods=["GET"])
+def print_plan() -> ResponseReturnValue:
+    plan = signed_in_plan()
+    return render_template("plans/print.html", plan=plan, **plan_context(plan))
+
+
+@localized_route(bp, "/crisis-plan/card", methods=["GET"])
+def card() -> ResponseReturnValue:
+    plan = signed_in_plan()
+    # The card is in the plan's language, whatever language the page is read in.
+    with force_locale(BY_CODE[plan.language].catalogue):
+        return render_template("plans/card.html", plan=plan, card_language=BY_CODE[plan.language])
+
+
+@localized_route(bp, "/crisis-plan/access-log", methods=["GET"])
+def access_log() -> ResponseReturnValue:
+    plan = signed_in_plan()
+    return render_template("plans/access_log.html", plan=plan, views=plan_views(plan.reference))
+
+
+@localized_route(bp, "/crisis-plan/withdraw", methods=["GET", "POST"])
+def withdraw() -> ResponseReturnValue:
+    plan = signed_in_plan()
+    form = ButtonForm()
+    if form.validate_on_submit():
+        withdraw_plan(plan)
+        db.session.commit()
+        for key in (SESSION_PLAN, SESSION_SINCE, drafts.SESSION_KEY):
+            session.pop(key, None)
+        flash(_("The plan is deleted. Dispatch can no longer see it."), "success")
+        return redirect(url_for("plans.start"))
+    return render_template("plans/withdraw.html", plan=plan, form=form)
+
+
+@localized_route(bp, "/crisis-plan/confirm", methods=["GET", "POST"])
+def confirm() -> ResponseReturnValue:
+    """The person confirms a plan a family member filed, with the code sent to their phone."""
+    form = SignInForm(prefix="phone")
+    code_form = CodeForm(prefix="confirm")
+    if request.method == "POST" and form.validate() and code_form.validate():
+        number = form.number.data
+        result = check_code(number, "confirm", code_form.code.data)
+        if result is CodeCheck.ACCEPTED:
+            index = phone_index(number)
+            plans = db.session.scalars(
+                select(CrisisPlan)
+                .join(PlanPhone)
+                .where(PlanPhone.number_index == index, PlanPhone.role == "person")
+                .where(CrisisPlan.person_confirmed_at.is_(None))
+            ).all()
+            for plan in plans:
+                plan.person_confirmed_at = utcnow()
+            db.session.commit()
+            flash(_("Thank you. Your crisis plan is confirmed."), "success")
+            return redirect(url_for("plans.confirm"))
+        code_form.code.errors = [explain(result)]
+    return render_template("plans/confirm.html", form=form, code_form=code_form)
