@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from portal.database import UTCDateTime, utcnow
 from portal.dispatch.outbox import deliver_due
 from portal.extensions import db
+from portal.plans import lifecycle as plan_lifecycle
 from portal.sms.gateway import make_gateway
 
 log = logging.getLogger(__name__)
@@ -29,8 +30,8 @@ log = logging.getLogger(__name__)
 IDLE_PAUSE = 0.5  # seconds between passes when there was nothing to send
 JOBS_EVERY = 30.0  # seconds between runs of the scheduled jobs
 
-# Scheduled jobs register here (each a function of no arguments, safe to run twice).
-SCHEDULED_JOBS: list[Callable[[], None]] = []
+# Each a function of no arguments, safe to run twice or from two workers at once.
+SCHEDULED_JOBS: tuple[Callable[[], None], ...] = (plan_lifecycle.run,)
 
 
 class WorkerHeartbeat(db.Model):  # type: ignore[name-defined,misc]

@@ -147,10 +147,9 @@ def step(slug: str) -> ResponseReturnValue:
         if response is not None:
             return response
     else:
-        form = form_class(formdata=drafts.saved_formdata(draft, slug), meta={"csrf": False})
+        form = form_class(formdata=drafts.saved_formdata(draft, slug))
         if request.args.get("review"):
-            form.validate()
-        form.meta.csrf = True
+            form.validate()  # show what is missing after a refused "File the plan"
     return render_step(slug, draft, form=form, page_title=STEP_BY_SLUG[slug].title)
 
 

@@ -20,6 +20,7 @@ from portal.audit import plan_views
 from portal.database import utcnow
 from portal.extensions import db
 from portal.i18n import BY_CODE, localized_route
+from portal.links import public_link
 from portal.phones import for_display, phone_index
 from portal.plans import bp, drafts
 from portal.plans.codes import CodeCheck, check_code, explain, is_locked, send_code
@@ -57,7 +58,7 @@ def send_person_confirmation(plan: CrisisPlan) -> None:
             "Call for the Pin: a family member filed crisis plan %(reference)s for you. "
             "If you agree with it, enter code {code} at %(url)s",
             reference=plan.reference,
-            url=url_for("plans.confirm", lang_code=plan.language, _external=True),
+            url=public_link("plans.confirm", lang_code=plan.language),
         )
     for phone in plan.phones:
         if phone.role == "person":
