@@ -36,9 +36,12 @@ translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $
 
 catalogues: $(COMPILED)
 
+# The web server and a worker (which delivers text messages); Ctrl-C stops both.
 run: $(INSTALLED) catalogues
 	$(FLASK) db upgrade
-	$(FLASK) run --host 127.0.0.1 --port 5000
+	$(FLASK) seed-demo
+	@echo "Serving http://127.0.0.1:5000 ; press Ctrl-C to stop"
+	trap 'kill 0' INT TERM EXIT; $(FLASK) worker & $(FLASK) run --host 127.0.0.1 --port 5000
 
 test: $(INSTALLED) catalogues lint
 	$(BIN)/pytest

@@ -100,8 +100,9 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from portal import keys
+    from portal import demo, keys
     from portal.dispatch import worker
 
+    demo.init_app(app)
     keys.init_app(app)
     worker.init_app(app)

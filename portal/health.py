@@ -1,25 +1,48 @@
-"""GET /healthz: is this instance able to take requests?"""
+"""GET /healthz: is this instance able to take requests, and is the outbox moving?"""
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 from flask import Blueprint, jsonify
 from flask.typing import ResponseReturnValue
-from sqlalchemy import text
+from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
+from portal.database import utcnow
+from portal.dispatch.outbox import OutboundMessage
+from portal.dispatch.worker import latest_heartbeat
 from portal.extensions import db
 
 bp = Blueprint("health", __name__)
+
+# A worker beats at least every few seconds; a minute of silence means none is running.
+HEARTBEAT_STALE = timedelta(seconds=60)
+# Messages waiting longer than this mean delivery is stuck, whatever the worker says.
+BACKLOG_STALE = timedelta(minutes=2)
 
 
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
     try:
-        db.session.execute(text("SELECT 1"))
-        database = True
+        beat = latest_heartbeat()
+        waiting = select(func.count(), func.min(OutboundMessage.created_at)).where(OutboundMessage.status == "queued")
+        backlog, oldest = db.session.execute(waiting).one()
     except SQLAlchemyError:
-        database = False
-    finally:
         db.session.rollback()
-    body = {"database": database}
-    return jsonify(body), 200 if database else 503
+        return jsonify({"database": False}), 503
+    db.session.rollback()
+    now = utcnow()
+    heartbeat_age = (now - beat).total_seconds() if beat else None
+    healthy = (
+        heartbeat_age is not None
+        and heartbeat_age < HEARTBEAT_STALE.total_seconds()
+        and (oldest is None or now - oldest < BACKLOG_STALE)
+    )
+    body = {
+        "database": True,
+        "worker_heartbeat_age_seconds": heartbeat_age,
+        "outbox_backlog": backlog,
+        "oldest_queued_age_seconds": (now - oldest).total_seconds() if oldest else None,
+    }
+    return jsonify(body), 200 if healthy else 503

@@ -163,3 +163,14 @@ def test_withdrawal_leaves_no_row_of_the_plan(any_database_app: Flask) -> None:
         assert db.session.scalar(select(func.count()).select_from(PlanDraft)) == 0
         assert find_plans_by_phone("+13145550100") == []
         assert find_plans_by_phone("+13145550155") == [other]
+
+
+def test_seed_demo_adds_one_plan_however_often_it_runs(migrated_app: Flask) -> None:
+    runner = migrated_app.test_cli_runner()
+    first = runner.invoke(args=["seed-demo"])
+    second = runner.invoke(args=["seed-demo"])
+    assert first.exit_code == 0 and second.exit_code == 0
+    assert first.output == second.output and "Demo crisis plan" in first.output
+    with migrated_app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(CrisisPlan)) == 1
+        assert len(find_plans_by_phone("(314) 555-0100")) == 1
