@@ -80,16 +80,24 @@ def register_extensions(app: Flask) -> None:
 def register_models() -> None:
     """Import every module that defines tables, so that migrations and queries see them."""
     import portal.audit
+    import portal.dispatch.models
     import portal.dispatch.outbox
     import portal.dispatch.worker
-    import portal.plans.models  # noqa: F401
+    import portal.plans.models
+    import portal.sms.models  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:
     from portal import health, plans, public
+    from portal.extensions import csrf
+    from portal.sms import webhook
 
     app.register_blueprint(public.bp)
     app.register_blueprint(plans.bp)
+    app.register_blueprint(webhook.bp)
+    # The one exemption from CSRF protection: Twilio's webhooks, which are checked by
+    # their X-Twilio-Signature instead.
+    csrf.exempt(webhook.bp)
     app.register_blueprint(health.bp)
 
 

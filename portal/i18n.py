@@ -23,6 +23,7 @@ class Language:
     catalogue: str  # gettext catalogue under translations/
     tag: str  # BCP 47, for <html lang> and hreflang
     name: str  # the language named in itself, for the switcher
+    english_name: str  # for dispatch, who read English
     rtl: bool = False
 
     @property
@@ -31,12 +32,12 @@ class Language:
 
 
 LANGUAGES = (
-    Language("en", "en", "en", "English"),
-    Language("es", "es", "es", "Español"),
-    Language("bs", "bs", "bs", "Bosanski"),
-    Language("vi", "vi", "vi", "Tiếng Việt"),
-    Language("zh", "zh_Hans", "zh-Hans", "简体中文"),
-    Language("ar", "ar", "ar", "العربية", rtl=True),
+    Language("en", "en", "en", "English", "English"),
+    Language("es", "es", "es", "Español", "Spanish"),
+    Language("bs", "bs", "bs", "Bosanski", "Bosnian"),
+    Language("vi", "vi", "vi", "Tiếng Việt", "Vietnamese"),
+    Language("zh", "zh_Hans", "zh-Hans", "简体中文", "Chinese"),
+    Language("ar", "ar", "ar", "العربية", "Arabic", rtl=True),
 )
 BY_CODE = {language.code: language for language in LANGUAGES}
 ENGLISH = BY_CODE["en"]

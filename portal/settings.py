@@ -54,6 +54,9 @@ class Settings:
     supervisor_numbers: tuple[str, ...]
     redis_url: str | None
     agency_file: Path
+    # Seconds for a dispatch number to accept an alert before the fallback numbers are
+    # tried and the texter is told to call 911.
+    dispatch_timeout: float = 60.0
 
     @property
     def production(self) -> bool:
@@ -133,6 +136,7 @@ class Settings:
             supervisor_numbers=_split(environ.get("PORTAL_SUPERVISOR_NUMBERS")),
             redis_url=environ.get("PORTAL_REDIS_URL") or None,
             agency_file=Path(environ.get("PORTAL_AGENCY_FILE") or Path(__file__).with_name("agency.toml")),
+            dispatch_timeout=float(environ.get("PORTAL_DISPATCH_TIMEOUT") or 60),
         )
 
 

@@ -16,7 +16,7 @@ import random
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import Integer, String, or_, select, update
+from sqlalchemy import ForeignKey, Integer, String, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.crypto import EncryptedText
@@ -65,10 +65,20 @@ class OutboundMessage(db.Model):  # type: ignore[name-defined,misc]
     provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     error_code: Mapped[int | None] = mapped_column(Integer)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The CIT request a dispatch alert, a fallback alert or a reply to the texter is about.
+    cit_request_id: Mapped[int | None] = mapped_column(
+        ForeignKey("cit_requests.id", ondelete="CASCADE"), index=True
+    )
 
 
 def queue_message(
-    *, to: str, body: str, sender: str, purpose: str, give_up_after: timedelta | None = None
+    *,
+    to: str,
+    body: str,
+    sender: str,
+    purpose: str,
+    give_up_after: timedelta | None = None,
+    cit_request_id: int | None = None,
 ) -> OutboundMessage:
     """Add a message to the outbox in the caller's transaction (not committed here)."""
     if sender not in SENDERS:
@@ -79,6 +89,7 @@ def queue_message(
         sender=sender,
         purpose=purpose,
         give_up_at=utcnow() + give_up_after if give_up_after else None,
+        cit_request_id=cit_request_id,
     )
     db.session.add(message)
     return message

@@ -10,28 +10,34 @@ import logging
 import os
 import signal
 import socket
+import threading
 import time
 from collections.abc import Callable
 from datetime import datetime
 
-import click
 from flask import Flask, current_app
 from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.database import UTCDateTime, utcnow
+from portal.dispatch.alerts import escalate_unreached
 from portal.dispatch.outbox import deliver_due
 from portal.extensions import db
 from portal.plans import lifecycle as plan_lifecycle
+from portal.sms.conversation import forward_silent_texters
 from portal.sms.gateway import make_gateway
 
 log = logging.getLogger(__name__)
 
 IDLE_PAUSE = 0.5  # seconds between passes when there was nothing to send
-JOBS_EVERY = 30.0  # seconds between runs of the scheduled jobs
 
-# Each a function of no arguments, safe to run twice or from two workers at once.
-SCHEDULED_JOBS: tuple[Callable[[], None], ...] = (plan_lifecycle.run,)
+# Scheduled jobs: functions of no arguments, safe to run twice or from two workers at
+# once, with how often they run (seconds). The text line's timers need seconds.
+SCHEDULED_JOBS: tuple[tuple[Callable[[], None], float], ...] = (
+    (forward_silent_texters, 1.0),
+    (escalate_unreached, 1.0),
+    (plan_lifecycle.run, 300.0),
+)
 
 
 class WorkerHeartbeat(db.Model):  # type: ignore[name-defined,misc]
@@ -56,35 +62,29 @@ def latest_heartbeat() -> datetime | None:
     )
 
 
-def run(stop_after: float | None = None) -> None:
-    name = f"{socket.gethostname()}:{os.getpid()}"
+def run(stop: threading.Event) -> None:
+    """Deliver and run the scheduled jobs until `stop` is set."""
+    name = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
     gateway = make_gateway(current_app.config["PORTAL_SETTINGS"])
-    stopping = False
-
-    def stop(_signum: int, _frame: object) -> None:
-        nonlocal stopping
-        stopping = True
-
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
-    started = last_jobs = time.monotonic() - JOBS_EVERY
+    last_run = {job: 0.0 for job, _every in SCHEDULED_JOBS}
     log.info("worker %s started", name)
-    while not stopping and (stop_after is None or time.monotonic() - started < stop_after):
+    while not stop.is_set():
         beat(name)
-        sent = deliver_due(gateway)
-        if time.monotonic() - last_jobs >= JOBS_EVERY:
-            for job in SCHEDULED_JOBS:
+        for job, every in SCHEDULED_JOBS:
+            if time.monotonic() - last_run[job] >= every:
                 job()
-            last_jobs = time.monotonic()
-        if not sent:
-            time.sleep(IDLE_PAUSE)
+                last_run[job] = time.monotonic()
+        if not deliver_due(gateway):
+            stop.wait(IDLE_PAUSE)
     log.info("worker %s stopped", name)
 
 
 def init_app(app: Flask) -> None:
     @app.cli.command("worker")
-    @click.option("--seconds", type=float, default=None, help="Stop after this long (for tests).")
-    def worker_command(seconds: float | None) -> None:
+    def worker_command() -> None:
         """Deliver queued text messages and run the scheduled jobs, until stopped."""
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-        run(stop_after=seconds)
+        stop = threading.Event()
+        signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
+        signal.signal(signal.SIGINT, lambda _signum, _frame: stop.set())
+        run(stop)

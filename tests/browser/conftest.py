@@ -35,7 +35,12 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def live_app(tmp_path_factory: pytest.TempPathFactory) -> Flask:
-    return create_app(environ=make_environ(tmp_path_factory.mktemp("live")))
+    from flask_migrate import upgrade
+
+    app = create_app(environ=make_environ(tmp_path_factory.mktemp("live")))
+    with app.app_context():
+        upgrade()
+    return app
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,115 @@
+"""Dispatch alerts: what 911 dispatch phones receive about a CIT request, and the
+escalation when none of them accepts it in time.
+
+An alert carries only what dispatch needs to act (DESIGN.md): the reference, the
+location as given, the callback number, the language, whether a plan is on file, and a
+console link; never the plan's contents.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import current_app
+from sqlalchemy import exists, select
+
+from portal.database import utcnow
+from portal.dispatch.models import CitRequest
+from portal.dispatch.outbox import OutboundMessage, queue_message
+from portal.extensions import db
+from portal.i18n import BY_CODE
+from portal.phones import for_display
+from portal.plans.models import CrisisPlan
+from portal.settings import Settings
+from portal.sms import texts
+from portal.sms.models import OptOut
+
+log = logging.getLogger(__name__)
+
+# An alert counts as reaching dispatch once Twilio accepted it, unless a failed or
+# undelivered status came back later.
+REACHED = ("accepted", "sending", "sent", "delivered")
+
+
+def console_link(request: CitRequest) -> str:
+    settings: Settings = current_app.config["PORTAL_SETTINGS"]
+    return f"{settings.public_url}/console/requests/{request.reference}"
+
+
+def alert_text(request: CitRequest, plan: CrisisPlan | None) -> str:
+    if request.location is None:
+        location = "not given"
+    elif request.location_source == "plan_home":
+        location = f"{request.location} (home address on crisis plan)"
+    else:
+        location = request.location
+    lines = [
+        f"CIT REQUEST {request.reference} ({'text line' if request.source == 'sms' else 'voice call'})",
+        f"Location: {location}",
+    ]
+    if request.callback_number:
+        lines.append(f"Callback: {for_display(request.callback_number)}")
+    lines.append(f"Language: {BY_CODE[request.language].english_name}")
+    if plan is not None:
+        plan_line = f"Crisis plan {plan.reference} on file"
+        if plan.cit_requested:
+            plan_line += ", asks for CIT"
+        if plan.person_confirmed_at is None:
+            plan_line += ", not confirmed by person"
+        lines.append(plan_line)
+    lines.append(console_link(request))
+    return "\n".join(lines)
+
+
+def queue_dispatch_alerts(request: CitRequest, plan: CrisisPlan | None) -> None:
+    settings: Settings = current_app.config["PORTAL_SETTINGS"]
+    body = alert_text(request, plan)
+    for number in settings.dispatch_numbers:
+        queue_message(to=number, body=body, sender="line", purpose="dispatch_alert", cit_request_id=request.id)
+
+
+def queue_update_alerts(request: CitRequest, text: str) -> None:
+    settings: Settings = current_app.config["PORTAL_SETTINGS"]
+    body = f"{request.reference} update from texter: {text}"
+    for number in settings.dispatch_numbers:
+        queue_message(to=number, body=body, sender="line", purpose="dispatch_update", cit_request_id=request.id)
+
+
+def escalate_unreached() -> None:
+    """Scheduled, every few seconds: requests no dispatch number accepted in time.
+
+    The fallback numbers get the alert and the texter is told to call 911 (as the FCC's
+    bounce-back rule for Text-to-911 asks); both are retried until Twilio accepts them.
+    """
+    settings: Settings = current_app.config["PORTAL_SETTINGS"]
+    reached = exists().where(
+        OutboundMessage.cit_request_id == CitRequest.id,
+        OutboundMessage.purpose == "dispatch_alert",
+        OutboundMessage.status.in_(REACHED),
+    )
+    due = select(CitRequest).where(
+        CitRequest.escalated_at.is_(None),
+        CitRequest.status == "open",
+        CitRequest.created_at < utcnow() - timedelta(seconds=settings.dispatch_timeout),
+        ~reached,
+    )
+    if db.engine.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    for request in db.session.scalars(due).all():
+        log.error("dispatch not reached for request %s: trying fallback numbers, telling the texter", request.reference)
+        request.escalated_at = utcnow()
+        plan = db.session.get(CrisisPlan, request.plan_id) if request.plan_id else None
+        for number in settings.fallback_numbers:
+            queue_message(
+                to=number, body=alert_text(request, plan), sender="line", purpose="fallback_alert", cit_request_id=request.id
+            )
+        if request.callback_number and request.source == "sms" and db.session.get(OptOut, request.callback_index) is None:
+            queue_message(
+                to=request.callback_number,
+                body=texts.bounce_back(request.language),
+                sender="line",
+                purpose="texter_reply",
+                cit_request_id=request.id,
+            )
+    db.session.commit()

@@ -1,0 +1,50 @@
+"""The text line's memory: each texter's conversation, deliveries seen, opt-outs."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from portal.crypto import EncryptedText
+from portal.database import UTCDateTime, utcnow
+from portal.extensions import db
+
+
+class InboundMessage(db.Model):  # type: ignore[name-defined,misc]
+    """Each MessageSid seen, with the reply given: a repeated delivery gets the same reply."""
+
+    __tablename__ = "inbound_messages"
+
+    message_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    reply: Mapped[str | None] = mapped_column(EncryptedText)
+
+
+class Conversation(db.Model):  # type: ignore[name-defined,misc]
+    """Where a texter is in the conversation; forgotten after 30 minutes of silence."""
+
+    __tablename__ = "texter_conversations"
+
+    number_index: Mapped[str] = mapped_column(String(64), primary_key=True)
+    number: Mapped[str] = mapped_column(EncryptedText)
+    language: Mapped[str] = mapped_column(String(8))
+    # awaiting_location, then request_open
+    stage: Mapped[str] = mapped_column(String(20))
+    started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_message_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, index=True)
+    # The plan whose home address was offered ("reply 1"), never its address itself.
+    offered_plan_id: Mapped[int | None] = mapped_column(ForeignKey("crisis_plans.id", ondelete="SET NULL"))
+    cit_request_id: Mapped[int | None] = mapped_column(ForeignKey("cit_requests.id", ondelete="SET NULL"))
+    # What the texter wrote before giving a location, kept for the request's thread.
+    first_message: Mapped[str | None] = mapped_column(EncryptedText)
+
+
+class OptOut(db.Model):  # type: ignore[name-defined,misc]
+    """A texter who sent STOP (or another opt-out word): the line sends them nothing more."""
+
+    __tablename__ = "texter_opt_outs"
+
+    number_index: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -1,0 +1,106 @@
+"""Twilio's webhooks: inbound texts, delivery statuses, and the fallback URL.
+
+Every request is checked against its X-Twilio-Signature (computed on PORTAL_PUBLIC_URL
+and the path, as Twilio sees the URL behind a proxy) before anything is read or
+written. The webhook answers TwiML at once and never calls Twilio itself: replies to
+dispatch go through the outbox.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+
+from flask import Blueprint, Response, abort, current_app, request
+from flask.typing import ResponseReturnValue
+from sqlalchemy.exc import IntegrityError
+from twilio.request_validator import RequestValidator
+from twilio.twiml.messaging_response import MessagingResponse
+
+from portal.dispatch.outbox import record_status
+from portal.extensions import db
+from portal.phones import InvalidPhone, to_e164
+from portal.settings import Settings
+from portal.sms.conversation import handle_text
+from portal.sms.keywords import language_of_script
+from portal.sms.models import InboundMessage
+from portal.sms.texts import bounce_back
+
+log = logging.getLogger(__name__)
+
+bp = Blueprint("sms", __name__, url_prefix="/sms")
+
+
+def webhook_auth_token(settings: Settings) -> str:
+    """Twilio's auth token; in development without Twilio, one derived from the secret
+    key, so that the SMS simulator signs its texts the same way Twilio does."""
+    if settings.twilio_auth_token:
+        return settings.twilio_auth_token
+    return hmac.new(settings.secret_key.encode(), b"sms-simulator", hashlib.sha256).hexdigest()
+
+
+def check_signature() -> None:
+    settings: Settings = current_app.config["PORTAL_SETTINGS"]
+    validator = RequestValidator(webhook_auth_token(settings))
+    url = settings.public_url + request.path
+    signature = request.headers.get("X-Twilio-Signature", "")
+    if not signature or not validator.validate(url, request.form.to_dict(), signature):
+        log.warning("refused a webhook call to %s with a missing or wrong signature", request.path)
+        abort(403)
+
+
+def twiml(text: str | None) -> Response:
+    response = MessagingResponse()
+    if text:
+        response.message(text)
+    return Response(str(response), mimetype="application/xml")
+
+
+@bp.post("/inbound")
+def inbound() -> ResponseReturnValue:
+    check_signature()
+    sid = request.form.get("MessageSid", "")
+    body = request.form.get("Body", "")
+    try:
+        number = to_e164(request.form.get("From", ""))
+    except InvalidPhone:
+        log.warning("inbound text %s without a usable sender number", sid)
+        return twiml(None)
+    if not sid:
+        abort(400)
+
+    seen = db.session.get(InboundMessage, sid)
+    if seen is not None:
+        return twiml(seen.reply)  # a repeated delivery: same answer, nothing changes
+    step = handle_text(number, body)
+    db.session.add(InboundMessage(message_sid=sid, reply=step.reply))
+    try:
+        db.session.commit()
+    except IntegrityError:
+        # The same message delivered twice at once: the other delivery won.
+        db.session.rollback()
+        seen = db.session.get(InboundMessage, sid)
+        return twiml(seen.reply if seen else None)
+    return twiml(step.reply)
+
+
+@bp.post("/status")
+def status() -> ResponseReturnValue:
+    check_signature()
+    error_code = request.form.get("ErrorCode", "")
+    record_status(
+        request.form.get("MessageSid", ""),
+        request.form.get("MessageStatus", ""),
+        int(error_code) if error_code.isdigit() else None,
+    )
+    return Response(status=204)
+
+
+@bp.post("/fallback")
+def fallback() -> ResponseReturnValue:
+    """Twilio's fallback URL, used when /sms/inbound fails: touches no database, so the
+    texter hears something even when the database is down."""
+    check_signature()
+    log.error("Twilio used the fallback URL: the inbound webhook failed")
+    return twiml(bounce_back(language_of_script(request.form.get("Body", "")) or "en"))

@@ -1,0 +1,291 @@
+"""The CIT text line: texters' requests reach dispatch, never lost, never leaked."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterator
+from datetime import date, timedelta
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from portal.database import utcnow
+from portal.dispatch.alerts import escalate_unreached
+from portal.dispatch.models import CitRequest
+from portal.dispatch.outbox import OutboundMessage
+from portal.extensions import db
+from portal.plans.services import file_plan
+from portal.sms.conversation import forward_silent_texters
+from portal.sms.models import Conversation
+from tests.fake_twilio import FakeTwilio
+from tests.text_line_helpers import (
+    DISPATCH,
+    FALLBACK,
+    TEXTER,
+    make_text_line_app,
+    reply_text,
+    running_worker,
+    send_text,
+    signed,
+)
+
+
+@pytest.fixture
+def fake_twilio() -> Iterator[FakeTwilio]:
+    fake = FakeTwilio().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def line(tmp_path: Path, fake_twilio: FakeTwilio) -> Flask:
+    return make_text_line_app(tmp_path, fake_twilio)
+
+
+def requests(app: Flask) -> list[CitRequest]:
+    with app.app_context():
+        found = list(db.session.scalars(select(CitRequest).order_by(CitRequest.id)))
+        for request in found:
+            _ = request.location, request.messages
+            db.session.expunge(request)
+        return found
+
+
+def outbox(app: Flask, purpose: str | None = None) -> list[tuple[str, str]]:
+    with app.app_context():
+        query = select(OutboundMessage).order_by(OutboundMessage.id)
+        if purpose:
+            query = query.where(OutboundMessage.purpose == purpose)
+        return [(m.to_number, m.body) for m in db.session.scalars(query)]
+
+
+def test_a_text_with_an_address_reaches_every_dispatch_phone_within_seconds(line: Flask, fake_twilio: FakeTwilio) -> None:
+    response = send_text(line.test_client(), "PIN 4500 Main St")
+    assert response.status_code == 200 and response.mimetype == "application/xml"
+    reply = reply_text(response)
+    (request,) = requests(line)
+    assert request.reference in reply and "911" in reply and "988" in reply
+    assert request.location == "4500 Main St"
+
+    sent = time.monotonic()
+    with running_worker(line):
+        while len(fake_twilio.messages) < len(DISPATCH) and time.monotonic() - sent < 5:
+            time.sleep(0.05)
+    assert sorted(m.to for m in fake_twilio.messages) == sorted(DISPATCH)
+    assert all(m.at - sent < 5 for m in fake_twilio.messages)
+    alert = fake_twilio.messages[0].body
+    assert request.reference in alert and "4500 Main St" in alert and "(314) 555-0150" in alert
+
+
+@pytest.mark.parametrize("signature", ["missing", "forged", "tampered"])
+def test_a_bad_signature_gets_403_and_writes_nothing(line: Flask, signature: str) -> None:
+    params = {"From": TEXTER, "To": "+13145550100", "Body": "PIN 4500 Main St", "MessageSid": "SMbad"}
+    headers = {
+        "missing": {},
+        "forged": {"X-Twilio-Signature": "bm90IGEgc2lnbmF0dXJl"},
+        "tampered": signed({**params, "Body": "PIN 1 Other St"}),
+    }[signature]
+    response = line.test_client().post("/sms/inbound", data=params, headers=headers)
+    assert response.status_code == 403
+    assert requests(line) == [] and outbox(line) == []
+
+
+def test_the_same_message_delivered_five_times_makes_one_request(line: Flask) -> None:
+    client = line.test_client()
+    replies = {reply_text(send_text(client, "PIN 4500 Main St", sid="SMrepeat")) for _ in range(5)}
+    assert len(replies) == 1
+    assert len(requests(line)) == 1
+    assert sorted(to for to, _body in outbox(line, "dispatch_alert")) == sorted(DISPATCH)
+
+
+def test_without_an_address_the_line_asks_where_then_forwards(line: Flask) -> None:
+    client = line.test_client()
+    first = reply_text(send_text(client, "PIN"))
+    assert "911" in first and "988" in first and "address" in first
+    assert requests(line) == []
+    second = reply_text(send_text(client, "Grand and Olive"))
+    (request,) = requests(line)
+    assert request.location == "Grand and Olive" and request.reference in second
+    assert [m.body for m in request.messages] == ["PIN", "Grand and Olive"]
+
+
+def test_help_is_treated_as_a_first_message(line: Flask) -> None:
+    reply = reply_text(send_text(line.test_client(), "HELP"))
+    assert "911" in reply and "988" in reply and "address" in reply
+
+
+def test_later_texts_are_added_and_forwarded(line: Flask) -> None:
+    client = line.test_client()
+    send_text(client, "PIN 4500 Main St")
+    reply = reply_text(send_text(client, "he has a knife now"))
+    (request,) = requests(line)
+    assert request.reference in reply
+    assert [m.body for m in request.messages][-1] == "he has a knife now"
+    updates = outbox(line, "dispatch_update")
+    assert sorted(to for to, _ in updates) == sorted(DISPATCH)
+    assert all("he has a knife now" in body and request.reference in body for _to, body in updates)
+
+
+def test_a_texter_silent_for_two_minutes_is_still_forwarded(line: Flask) -> None:
+    send_text(line.test_client(), "CIT")
+    with line.app_context():
+        forward_silent_texters()
+        assert requests(line) == []  # not yet
+        db.session.execute(db.update(Conversation).values(started_at=utcnow() - timedelta(minutes=2, seconds=1)))
+        db.session.commit()
+        forward_silent_texters()
+    (request,) = requests(line)
+    assert request.location is None
+    alerts = outbox(line, "dispatch_alert")
+    assert len(alerts) == len(DISPATCH) and "Location: not given" in alerts[0][1] and "(314) 555-0150" in alerts[0][1]
+    ((to, body),) = outbox(line, "texter_reply")
+    assert to == TEXTER and request.reference in body and "911" in body
+
+
+def plan_for(app: Flask, phone: str, canary: str = "") -> str:
+    with app.app_context():
+        plan = file_plan(
+            {"where": {"home_address": "77 Hidden Lane"}, "crisis": {"what_helps": f"Music {canary}"}, "care": {"diagnoses": f"Dx {canary}"}},
+            name=f"Pat {canary}",
+            born=date(1980, 1, 1),
+            language="es",
+            cit_requested=True,
+            filed_by="self",
+            phones=[(phone, "person")],
+        )
+        db.session.commit()
+        return plan.reference
+
+
+def test_a_plan_phone_is_offered_its_home_address_without_echoing_it(line: Flask) -> None:
+    reference = plan_for(line, TEXTER)
+    client = line.test_client()
+    first = reply_text(send_text(client, "PIN"))
+    assert "1" in first and "77 Hidden Lane" not in first
+    assert "llame" in first.lower() or "911" in first  # the plan's language: Spanish
+    second = reply_text(send_text(client, "1"))
+    assert "77 Hidden Lane" not in second
+    (request,) = requests(line)
+    assert request.location == "77 Hidden Lane" and request.plan_reference == reference
+    alert = outbox(line, "dispatch_alert")[0][1]
+    assert "77 Hidden Lane (home address on crisis plan)" in alert
+    assert f"Crisis plan {reference} on file, asks for CIT" in alert and "Language: Spanish" in alert
+
+
+def test_plan_contents_never_reach_an_sms_or_a_log_line(line: Flask, fake_twilio: FakeTwilio, caplog: pytest.LogCaptureFixture) -> None:
+    canary = "Canary-77aa"
+    plan_for(line, TEXTER, canary)
+    with caplog.at_level(logging.DEBUG):
+        client = line.test_client()
+        replies = [reply_text(send_text(client, body)) for body in ("PIN", "1", "still here")]
+        with running_worker(line):
+            time.sleep(1.5)
+    assert all(canary not in reply for reply in replies)
+    assert all(canary not in body for _to, body in outbox(line))
+    assert all(canary not in m.body for m in fake_twilio.messages)
+    logged = "\n".join(record.getMessage() for record in caplog.records)
+    assert canary not in logged and "5550150" not in logged
+
+
+@pytest.mark.parametrize(
+    ("first", "expect"),
+    [("AYUDA", "911"), ("徽章", "911"), ("مساعدة", "911"), ("POMOĆ", "911"), ("giúp", "911")],
+)
+def test_keywords_in_each_language_get_a_reply_in_that_language(line: Flask, first: str, expect: str) -> None:
+    reply = reply_text(send_text(line.test_client(), first))
+    english = reply_text(send_text(line.test_client(), "PIN", sender="+13145550160"))
+    assert expect in reply and reply != english
+
+
+def test_switch_words_change_the_language(line: Flask) -> None:
+    client = line.test_client()
+    english = reply_text(send_text(client, "PIN"))
+    spanish = reply_text(send_text(client, "ES"))
+    assert spanish != english and "911" in spanish
+    reply = reply_text(send_text(client, "4500 Main St"))
+    (request,) = requests(line)
+    assert request.language == "es" and request.reference in reply
+
+
+def test_stop_is_honoured_and_start_undoes_it(line: Flask) -> None:
+    client = line.test_client()
+    assert reply_text(send_text(client, "STOP")) == ""
+    # Still forwarded to dispatch (safety first), but the texter is sent nothing.
+    assert reply_text(send_text(client, "PIN 4500 Main St")) == ""
+    assert len(requests(line)) == 1
+    assert outbox(line, "texter_reply") == []
+    assert reply_text(send_text(client, "START")) == ""
+    assert reply_text(send_text(client, "more info")) != ""
+
+
+def test_replies_to_one_texter_are_capped(line: Flask) -> None:
+    client = line.test_client()
+    replies = [reply_text(send_text(client, f"PIN {n} Main St")) for n in range(1, 13)]
+    assert all(replies[:10]) and replies[10:] == ["", ""]
+    assert len(requests(line)) == 1  # the texts were still taken
+
+
+def test_a_number_in_a_message_is_never_texted(line: Flask) -> None:
+    send_text(line.test_client(), "PIN 4500 Main St, call my mom at 314-555-0177 or +13145550178")
+    recipients = {to for to, _body in outbox(line)}
+    assert recipients <= {*DISPATCH, TEXTER}
+
+
+def test_dispatch_unreachable_tries_fallback_and_tells_the_texter_within_75_seconds(
+    tmp_path: Path, fake_twilio: FakeTwilio
+) -> None:
+    fake_twilio.mode = "error_5xx"
+    app = make_text_line_app(tmp_path, fake_twilio, PORTAL_DISPATCH_TIMEOUT="1")
+    started = time.monotonic()
+    send_text(app.test_client(), "PIN 4500 Main St")
+    with running_worker(app):
+        time.sleep(1.5)
+        fake_twilio.mode = "accept"  # Twilio is back for the fallback and the bounce-back
+        while {FALLBACK, TEXTER} - {m.to for m in fake_twilio.messages} and time.monotonic() - started < 75:
+            time.sleep(0.1)
+    delivered = {m.to: m for m in fake_twilio.messages}
+    assert FALLBACK in delivered and TEXTER in delivered
+    assert "Call 911" in delivered[TEXTER].body
+    assert delivered[TEXTER].at - started < 75
+
+
+def test_an_accepted_alert_means_no_escalation(line: Flask) -> None:
+    send_text(line.test_client(), "PIN 4500 Main St")
+    with running_worker(line):
+        time.sleep(1)
+    with line.app_context():
+        db.session.execute(db.update(CitRequest).values(created_at=utcnow() - timedelta(minutes=5)))
+        db.session.commit()
+        escalate_unreached()
+    assert outbox(line, "fallback_alert") == []
+
+
+def test_the_fallback_url_answers_without_a_database(tmp_path: Path, fake_twilio: FakeTwilio) -> None:
+    unreachable = f"sqlite:///{tmp_path / 'no-such-folder' / 'portal.db'}"
+    from portal import create_app
+    from tests.text_line_helpers import text_line_environ
+
+    app = create_app({"TESTING": True}, environ=text_line_environ(tmp_path, fake_twilio, PORTAL_DATABASE_URL=unreachable))
+    params = {"From": TEXTER, "Body": "PIN", "MessageSid": "SMfallback"}
+    response = app.test_client().post("/sms/fallback", data=params, headers=signed(params, "/sms/fallback"))
+    assert response.status_code == 200 and "911" in reply_text(response)
+    unsigned = app.test_client().post("/sms/fallback", data=params)
+    assert unsigned.status_code == 403
+
+
+def test_signed_status_callbacks_are_recorded(line: Flask, fake_twilio: FakeTwilio) -> None:
+    send_text(line.test_client(), "PIN 4500 Main St")
+    with running_worker(line):
+        time.sleep(1)
+    sid = fake_twilio.messages[0].sid
+    params = {"MessageSid": sid, "MessageStatus": "delivered"}
+    client = line.test_client()
+    assert client.post("/sms/status", data=params).status_code == 403
+    assert client.post("/sms/status", data=params, headers=signed(params, "/sms/status")).status_code == 204
+    with line.app_context():
+        status = db.session.scalar(select(OutboundMessage.status).where(OutboundMessage.provider_sid == sid))
+        assert status == "delivered"
+        assert db.session.scalar(select(func.count()).select_from(CitRequest)) == 1

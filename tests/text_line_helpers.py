@@ -1,0 +1,88 @@
+"""Texting the CIT line as Twilio would: signed webhook calls, a worker in a thread."""
+
+from __future__ import annotations
+
+import itertools
+import re
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from flask import Flask
+from flask.testing import FlaskClient
+from twilio.request_validator import RequestValidator
+
+from portal import create_app
+from portal.dispatch.worker import run
+from tests.conftest import make_environ
+from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
+
+LINE = "+13145550100"
+DISPATCH = ("+13145550111", "+13145550112")
+FALLBACK = "+13145550119"
+TEXTER = "+13145550150"
+_sids = itertools.count(1)
+
+
+def text_line_environ(tmp_path: Path, fake: FakeTwilio, **overrides: str) -> dict[str, str]:
+    return make_environ(
+        tmp_path,
+        PORTAL_SMS_BACKEND="twilio",
+        TWILIO_ACCOUNT_SID=ACCOUNT_SID,
+        TWILIO_AUTH_TOKEN=AUTH_TOKEN,
+        TWILIO_FROM_NUMBER=LINE,
+        PORTAL_TWILIO_API_URL=fake.url,
+        PORTAL_DISPATCH_NUMBERS=",".join(DISPATCH),
+        PORTAL_FALLBACK_NUMBERS=FALLBACK,
+        **overrides,
+    )
+
+
+def make_text_line_app(tmp_path: Path, fake: FakeTwilio, **overrides: str) -> Flask:
+    from flask_migrate import upgrade
+
+    app = create_app({"TESTING": True}, environ=text_line_environ(tmp_path, fake, **overrides))
+    with app.app_context():
+        upgrade()
+    return app
+
+
+def signed(params: dict[str, str], path: str = "/sms/inbound") -> dict[str, str]:
+    signature = RequestValidator(AUTH_TOKEN).compute_signature("http://127.0.0.1:5000" + path, params)
+    return {"X-Twilio-Signature": signature}
+
+
+def send_text(client: FlaskClient, body: str, sender: str = TEXTER, sid: str | None = None):  # type: ignore[no-untyped-def]
+    params = {
+        "From": sender,
+        "To": LINE,
+        "Body": body,
+        "MessageSid": sid or f"SM{next(_sids):032d}",
+        "AccountSid": ACCOUNT_SID,
+    }
+    return client.post("/sms/inbound", data=params, headers=signed(params))
+
+
+def reply_text(response) -> str:  # type: ignore[no-untyped-def]
+    match = re.search(r"<Message>(.*?)</Message>", response.get_data(as_text=True), re.S)
+    return match.group(1) if match else ""
+
+
+@contextmanager
+def running_worker(app: Flask, count: int = 1) -> Iterator[None]:
+    stop = threading.Event()
+
+    def work() -> None:
+        with app.app_context():
+            run(stop)
+
+    threads = [threading.Thread(target=work, daemon=True) for _ in range(count)]
+    for thread in threads:
+        thread.start()
+    try:
+        yield
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(timeout=15)
