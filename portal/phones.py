@@ -36,3 +36,9 @@ def for_display(e164: str) -> str:
     if number.country_code == 1:
         return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+
+
+def for_sentence(e164: str) -> str:
+    """for_display() isolated left to right, so that it reads correctly inside an
+    Arabic sentence (Unicode LRI ... PDI). For pages only: it is not GSM-7."""
+    return "\u2066" + for_display(e164) + "\u2069"

@@ -17,7 +17,7 @@ from portal import ratelimit
 from portal.database import utcnow
 from portal.extensions import db
 from portal.i18n import BY_CODE, localized_route
-from portal.phones import for_display, phone_index
+from portal.phones import for_sentence, phone_index
 from portal.plans import bp, drafts
 from portal.plans.codes import CodeCheck, check_code, explain, send_code
 from portal.plans.forms import (
@@ -46,12 +46,12 @@ class Step:
 
 
 STEPS = (
-    Step("person", _l("The person"), PersonForm),
-    Step("where", _l("Where"), WhereForm),
+    Step("person", _l("About the person"), PersonForm),
+    Step("where", _l("Where to find them"), WhereForm),
     Step("phones", _l("Phones"), None),
     Step("crisis", _l("In a crisis"), CrisisForm),
-    Step("care", _l("Care"), CareForm),
-    Step("people", _l("People"), PeopleForm),
+    Step("care", _l("Health care"), CareForm),
+    Step("people", _l("Contacts"), PeopleForm),
     Step("consent", _l("Send a CIT officer"), ConsentForm),
 )
 STEP_BY_SLUG = {step.slug: step for step in STEPS}
@@ -214,7 +214,7 @@ def phones() -> ResponseReturnValue:
             elif send_code_or_explain(number, add_form):
                 listed.append({"number": number, "role": add_form.role.data, "verified": False})
                 save_phones(draft, listed)
-                flash(_("We sent a code to %(number)s.", number=for_display(number)), "success")
+                flash(_("We sent a code to %(number)s.", number=for_sentence(number)), "success")
                 return redirect(step_url("phones"))
         elif action.startswith(("verify:", "resend:", "remove:")):
             verb, _sep, position = action.partition(":")
@@ -229,7 +229,7 @@ def phones() -> ResponseReturnValue:
                 if send_code_or_explain(phone["number"], code_form.code):
                     db.session.commit()
                     flash(
-                        _("We sent a new code to %(number)s.", number=for_display(phone["number"])), "success"
+                        _("We sent a new code to %(number)s.", number=for_sentence(phone["number"])), "success"
                     )
                     return redirect(step_url("phones"))
             elif code_form.validate():
@@ -237,7 +237,7 @@ def phones() -> ResponseReturnValue:
                 if result is CodeCheck.ACCEPTED:
                     phone["verified"] = True
                     save_phones(draft, listed)
-                    flash(_("%(number)s is verified.", number=for_display(phone["number"])), "success")
+                    flash(_("%(number)s is verified.", number=for_sentence(phone["number"])), "success")
                     return redirect(step_url("phones"))
                 code_form.code.errors = [explain(result)]
             pending = int(position)
@@ -247,7 +247,7 @@ def phones() -> ResponseReturnValue:
         add_form=add_form,
         code_form=code_form,
         pending=pending,
-        listed=[dict(phone, display=for_display(phone["number"])) for phone in listed],
+        listed=[dict(phone, display=for_sentence(phone["number"])) for phone in listed],
         page_title=STEP_BY_SLUG["phones"].title,
     )
 

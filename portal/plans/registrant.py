@@ -21,7 +21,7 @@ from portal.database import utcnow
 from portal.extensions import db
 from portal.i18n import BY_CODE, localized_route
 from portal.links import public_link
-from portal.phones import for_display, phone_index
+from portal.phones import for_display, for_sentence, phone_index
 from portal.plans import bp, drafts
 from portal.plans.codes import CodeCheck, check_code, explain, is_locked, send_code
 from portal.plans.forms import ButtonForm, CodeForm, SignInForm
@@ -114,7 +114,7 @@ def sign_in_code() -> ResponseReturnValue:
                 sign_in_registrant(plans[-1])
                 return redirect(url_for("plans.overview"))
         form.code.errors = [explain(result)]
-    return render_template("plans/sign_in_code.html", form=form, display_number=for_display(number))
+    return render_template("plans/sign_in_code.html", form=form, display_number=for_sentence(number))
 
 
 @localized_route(bp, "/crisis-plan/sign-out", methods=["POST"])
