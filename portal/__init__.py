@@ -98,6 +98,10 @@ def register_blueprints(app: Flask) -> None:
     # The one exemption from CSRF protection: Twilio's webhooks, which are checked by
     # their X-Twilio-Signature instead.
     csrf.exempt(webhook.bp)
+    if not app.config["PORTAL_SETTINGS"].production:
+        from portal.sms import simulator
+
+        app.register_blueprint(simulator.bp)
     app.register_blueprint(health.bp)
 
 

@@ -25,7 +25,10 @@ DEMO_DETAILS = {
         "communication": ["autistic"],
         "description": "About 5 ft 9, slim, short brown hair, often wears a green hoodie.",
     },
-    "where": {"home_address": "4500 Demo Street, St. Louis, MO", "other_places": "The library on Demo Avenue."},
+    "where": {
+        "home_address": "4500 Demo Street, St. Louis, MO",
+        "other_places": "The library on Demo Avenue.",
+    },
     "crisis": {
         "early_signs": "Stops answering, paces, talks fast.",
         "triggers": ["sirens", "touch"],
@@ -36,8 +39,17 @@ DEMO_DETAILS = {
         "self_harm": "unsure",
         "safety_notes": "",
     },
-    "care": {"diagnoses": "", "medications": "", "clinicians": "Demo Clinic case manager", "advance_directive": "no"},
-    "people": {"emergency_contacts": "Sam Demo (sister), (314) 555-0100", "decision_makers": "", "do_not_contact": ""},
+    "care": {
+        "diagnoses": "",
+        "medications": "",
+        "clinicians": "Demo Clinic case manager",
+        "advance_directive": "no",
+    },
+    "people": {
+        "emergency_contacts": "Sam Demo (sister), (314) 555-0100",
+        "decision_makers": "",
+        "do_not_contact": "",
+    },
 }
 
 
@@ -65,4 +77,6 @@ def init_app(app: Flask) -> None:
         if current_app.config["PORTAL_SETTINGS"].production:
             raise click.ClickException("seed-demo is for development only")
         reference = seed_demo()
-        click.echo(f"Demo crisis plan {reference}: sign in with {DEMO_PERSON_PHONE}; look-up phone {DEMO_FAMILY_PHONE}.")
+        click.echo(
+            f"Demo crisis plan {reference}: sign in with {DEMO_PERSON_PHONE}; look-up phone {DEMO_FAMILY_PHONE}."
+        )

@@ -26,7 +26,9 @@ BACKLOG_STALE = timedelta(minutes=2)
 def healthz() -> ResponseReturnValue:
     try:
         beat = latest_heartbeat()
-        waiting = select(func.count(), func.min(OutboundMessage.created_at)).where(OutboundMessage.status == "queued")
+        waiting = select(func.count(), func.min(OutboundMessage.created_at)).where(
+            OutboundMessage.status == "queued"
+        )
         backlog, oldest = db.session.execute(waiting).one()
     except SQLAlchemyError:
         db.session.rollback()

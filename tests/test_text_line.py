@@ -62,7 +62,9 @@ def outbox(app: Flask, purpose: str | None = None) -> list[tuple[str, str]]:
         return [(m.to_number, m.body) for m in db.session.scalars(query)]
 
 
-def test_a_text_with_an_address_reaches_every_dispatch_phone_within_seconds(line: Flask, fake_twilio: FakeTwilio) -> None:
+def test_a_text_with_an_address_reaches_every_dispatch_phone_within_seconds(
+    line: Flask, fake_twilio: FakeTwilio
+) -> None:
     response = send_text(line.test_client(), "PIN 4500 Main St")
     assert response.status_code == 200 and response.mimetype == "application/xml"
     reply = reply_text(response)
@@ -134,13 +136,19 @@ def test_a_texter_silent_for_two_minutes_is_still_forwarded(line: Flask) -> None
     with line.app_context():
         forward_silent_texters()
         assert requests(line) == []  # not yet
-        db.session.execute(db.update(Conversation).values(started_at=utcnow() - timedelta(minutes=2, seconds=1)))
+        db.session.execute(
+            db.update(Conversation).values(started_at=utcnow() - timedelta(minutes=2, seconds=1))
+        )
         db.session.commit()
         forward_silent_texters()
     (request,) = requests(line)
     assert request.location is None
     alerts = outbox(line, "dispatch_alert")
-    assert len(alerts) == len(DISPATCH) and "Location: not given" in alerts[0][1] and "(314) 555-0150" in alerts[0][1]
+    assert (
+        len(alerts) == len(DISPATCH)
+        and "Location: not given" in alerts[0][1]
+        and "(314) 555-0150" in alerts[0][1]
+    )
     ((to, body),) = outbox(line, "texter_reply")
     assert to == TEXTER and request.reference in body and "911" in body
 
@@ -148,7 +156,11 @@ def test_a_texter_silent_for_two_minutes_is_still_forwarded(line: Flask) -> None
 def plan_for(app: Flask, phone: str, canary: str = "") -> str:
     with app.app_context():
         plan = file_plan(
-            {"where": {"home_address": "77 Hidden Lane"}, "crisis": {"what_helps": f"Music {canary}"}, "care": {"diagnoses": f"Dx {canary}"}},
+            {
+                "where": {"home_address": "77 Hidden Lane"},
+                "crisis": {"what_helps": f"Music {canary}"},
+                "care": {"diagnoses": f"Dx {canary}"},
+            },
             name=f"Pat {canary}",
             born=date(1980, 1, 1),
             language="es",
@@ -175,7 +187,9 @@ def test_a_plan_phone_is_offered_its_home_address_without_echoing_it(line: Flask
     assert f"Crisis plan {reference} on file, asks for CIT" in alert and "Language: Spanish" in alert
 
 
-def test_plan_contents_never_reach_an_sms_or_a_log_line(line: Flask, fake_twilio: FakeTwilio, caplog: pytest.LogCaptureFixture) -> None:
+def test_plan_contents_never_reach_an_sms_or_a_log_line(
+    line: Flask, fake_twilio: FakeTwilio, caplog: pytest.LogCaptureFixture
+) -> None:
     canary = "Canary-77aa"
     plan_for(line, TEXTER, canary)
     with caplog.at_level(logging.DEBUG):
@@ -268,7 +282,9 @@ def test_the_fallback_url_answers_without_a_database(tmp_path: Path, fake_twilio
     from portal import create_app
     from tests.text_line_helpers import text_line_environ
 
-    app = create_app({"TESTING": True}, environ=text_line_environ(tmp_path, fake_twilio, PORTAL_DATABASE_URL=unreachable))
+    app = create_app(
+        {"TESTING": True}, environ=text_line_environ(tmp_path, fake_twilio, PORTAL_DATABASE_URL=unreachable)
+    )
     params = {"From": TEXTER, "Body": "PIN", "MessageSid": "SMfallback"}
     response = app.test_client().post("/sms/fallback", data=params, headers=signed(params, "/sms/fallback"))
     assert response.status_code == 200 and "911" in reply_text(response)

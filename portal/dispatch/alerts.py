@@ -66,14 +66,18 @@ def queue_dispatch_alerts(request: CitRequest, plan: CrisisPlan | None) -> None:
     settings: Settings = current_app.config["PORTAL_SETTINGS"]
     body = alert_text(request, plan)
     for number in settings.dispatch_numbers:
-        queue_message(to=number, body=body, sender="line", purpose="dispatch_alert", cit_request_id=request.id)
+        queue_message(
+            to=number, body=body, sender="line", purpose="dispatch_alert", cit_request_id=request.id
+        )
 
 
 def queue_update_alerts(request: CitRequest, text: str) -> None:
     settings: Settings = current_app.config["PORTAL_SETTINGS"]
     body = f"{request.reference} update from texter: {text}"
     for number in settings.dispatch_numbers:
-        queue_message(to=number, body=body, sender="line", purpose="dispatch_update", cit_request_id=request.id)
+        queue_message(
+            to=number, body=body, sender="line", purpose="dispatch_update", cit_request_id=request.id
+        )
 
 
 def escalate_unreached() -> None:
@@ -97,14 +101,25 @@ def escalate_unreached() -> None:
     if db.engine.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     for request in db.session.scalars(due).all():
-        log.error("dispatch not reached for request %s: trying fallback numbers, telling the texter", request.reference)
+        log.error(
+            "dispatch not reached for request %s: trying fallback numbers, telling the texter",
+            request.reference,
+        )
         request.escalated_at = utcnow()
         plan = db.session.get(CrisisPlan, request.plan_id) if request.plan_id else None
         for number in settings.fallback_numbers:
             queue_message(
-                to=number, body=alert_text(request, plan), sender="line", purpose="fallback_alert", cit_request_id=request.id
+                to=number,
+                body=alert_text(request, plan),
+                sender="line",
+                purpose="fallback_alert",
+                cit_request_id=request.id,
             )
-        if request.callback_number and request.source == "sms" and db.session.get(OptOut, request.callback_index) is None:
+        if (
+            request.callback_number
+            and request.source == "sms"
+            and db.session.get(OptOut, request.callback_index) is None
+        ):
             queue_message(
                 to=request.callback_number,
                 body=texts.bounce_back(request.language),

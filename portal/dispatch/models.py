@@ -33,7 +33,9 @@ class CitRequest(db.Model):  # type: ignore[name-defined,misc]
     # As the texter gave it; None: not given.
     location: Mapped[str | None] = mapped_column(EncryptedText)
     location_source: Mapped[str] = mapped_column(String(12))  # texted, plan_home, none, console
-    plan_id: Mapped[int | None] = mapped_column(ForeignKey("crisis_plans.id", ondelete="SET NULL"), index=True)
+    plan_id: Mapped[int | None] = mapped_column(
+        ForeignKey("crisis_plans.id", ondelete="SET NULL"), index=True
+    )
     # Kept when the plan is deleted, like the audit trail.
     plan_reference: Mapped[str | None] = mapped_column(String(9))
     plan_asks_for_cit: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -229,7 +229,8 @@ def phones() -> ResponseReturnValue:
                 if send_code_or_explain(phone["number"], code_form.code):
                     db.session.commit()
                     flash(
-                        _("We sent a new code to %(number)s.", number=for_sentence(phone["number"])), "success"
+                        _("We sent a new code to %(number)s.", number=for_sentence(phone["number"])),
+                        "success",
                     )
                     return redirect(step_url("phones"))
             elif code_form.validate():

@@ -105,8 +105,12 @@ def continue_conversation(conversation: Conversation, body: str) -> str:
             conversation.language = switch
             return texts.ask_location(switch, plan_offered=conversation.offered_plan_id is not None)
         if keywords.match_keyword(body) and not keywords.looks_like_location(body):
-            return texts.ask_location(conversation.language, plan_offered=conversation.offered_plan_id is not None)
-        plan = db.session.get(CrisisPlan, conversation.offered_plan_id) if conversation.offered_plan_id else None
+            return texts.ask_location(
+                conversation.language, plan_offered=conversation.offered_plan_id is not None
+            )
+        plan = (
+            db.session.get(CrisisPlan, conversation.offered_plan_id) if conversation.offered_plan_id else None
+        )
         if plan is not None and body.strip() == PLAN_HOME:
             opened = open_request(conversation, location=home_address(plan), source="plan_home")
         else:

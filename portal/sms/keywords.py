@@ -43,8 +43,10 @@ def match_keyword(text: str) -> tuple[str, str] | None:
     for language, words in CIT_KEYWORDS.items():
         for word in sorted(words, key=len, reverse=True):
             folded_word = fold(word)
-            if folded == folded_word or folded.startswith(folded_word + " ") or (
-                not folded_word.isascii() and folded.startswith(folded_word)
+            if (
+                folded == folded_word
+                or folded.startswith(folded_word + " ")
+                or (not folded_word.isascii() and folded.startswith(folded_word))
             ):
                 return language, text.strip()[len(word) :].strip(" ,.:;-")
     return None
@@ -63,7 +65,10 @@ def language_of_script(text: str) -> str | None:
 # A house number then a street ("4500 Main St", "12b Oak"), or two streets joined by
 # "and", "&", "/", "at" or the words for "and" in our languages ("Grand & Olive").
 _ADDRESS = re.compile(r"\b\d{1,6}[A-Za-z]?\s+\w{2,}", re.UNICODE)
-_INTERSECTION = re.compile(r"\w{2,}.*\s(?:&|and|at|/|y|i|và|и)\s+\w{2,}|\w+\s*[&/]\s*\w+|\w+\s*(?:和|与)\s*\w+|\w+\s+و\s*\w+", re.UNICODE | re.IGNORECASE)
+_INTERSECTION = re.compile(
+    r"\w{2,}.*\s(?:&|and|at|/|y|i|và|и)\s+\w{2,}|\w+\s*[&/]\s*\w+|\w+\s*(?:和|与)\s*\w+|\w+\s+و\s*\w+",
+    re.UNICODE | re.IGNORECASE,
+)
 
 
 def looks_like_location(text: str) -> bool:

@@ -23,27 +23,60 @@ def _in(language: str, render) -> str:  # type: ignore[no-untyped-def]
 def ask_location(language: str, *, plan_offered: bool) -> str:
     if plan_offered:
         # Translators: an SMS. "1" is what the texter replies. Keep it short: at most 3 SMS.
-        return _in(language, lambda: _("CIT text line. In danger now? Call 911. To talk, call or text 988. Reply 1 for help at the home address on your crisis plan, or send the address."))
+        return _in(
+            language,
+            lambda: _(
+                "CIT text line. In danger now? Call 911. To talk, call or text 988. Reply 1 for help at the home address on your crisis plan, or send the address."
+            ),
+        )
     # Translators: an SMS. Keep it short: at most 3 SMS.
-    return _in(language, lambda: _("CIT text line. In danger now? Call 911. To talk, call or text 988. Where is help needed? Send the address or the nearest cross streets."))
+    return _in(
+        language,
+        lambda: _(
+            "CIT text line. In danger now? Call 911. To talk, call or text 988. Where is help needed? Send the address or the nearest cross streets."
+        ),
+    )
 
 
 def request_sent(language: str, reference: str, *, first: bool) -> str:
     if first:
         # Translators: an SMS, the first reply to a texter. Keep it short: at most 3 SMS.
-        return _in(language, lambda: _("Request %(reference)s sent to 911 dispatch. They may call you back. In danger now? Call 911. To talk, call or text 988.", reference=reference))
+        return _in(
+            language,
+            lambda: _(
+                "Request %(reference)s sent to 911 dispatch. They may call you back. In danger now? Call 911. To talk, call or text 988.",
+                reference=reference,
+            ),
+        )
     # Translators: an SMS. Keep it short: at most 3 SMS.
-    return _in(language, lambda: _("Request %(reference)s sent to 911 dispatch. They may call you back. In danger now? Call 911.", reference=reference))
+    return _in(
+        language,
+        lambda: _(
+            "Request %(reference)s sent to 911 dispatch. They may call you back. In danger now? Call 911.",
+            reference=reference,
+        ),
+    )
 
 
 def sent_without_location(language: str, reference: str) -> str:
     # Translators: an SMS, sent when the texter gave no location within 2 minutes.
-    return _in(language, lambda: _("Request %(reference)s sent to 911 dispatch without a location. Send the address if you can. In danger now? Call 911.", reference=reference))
+    return _in(
+        language,
+        lambda: _(
+            "Request %(reference)s sent to 911 dispatch without a location. Send the address if you can. In danger now? Call 911.",
+            reference=reference,
+        ),
+    )
 
 
 def update_forwarded(language: str, reference: str) -> str:
     # Translators: an SMS, after the texter sent more details. Keep it short.
-    return _in(language, lambda: _("Added to request %(reference)s for dispatch. In danger now? Call 911.", reference=reference))
+    return _in(
+        language,
+        lambda: _(
+            "Added to request %(reference)s for dispatch. In danger now? Call 911.", reference=reference
+        ),
+    )
 
 
 def bounce_back(language: str) -> str:

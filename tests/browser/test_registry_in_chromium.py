@@ -100,6 +100,11 @@ def test_file_a_complete_plan(page: Page, live_server: str, live_app: Flask, pre
     page.goto(f"{live_server}{prefix}/crisis-plan/card")
     expect(page.locator(".portal-card-print").first).to_contain_text(reference)
     check(page, "card")
-    for path in ("/crisis-plan/access-log", "/crisis-plan/print", "/crisis-plan/withdraw", "/crisis-plan/sign-in"):
+    for path in (
+        "/crisis-plan/access-log",
+        "/crisis-plan/print",
+        "/crisis-plan/withdraw",
+        "/crisis-plan/sign-in",
+    ):
         page.goto(f"{live_server}{prefix}{path}")
         check(page, path)
