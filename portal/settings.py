@@ -57,6 +57,9 @@ class Settings:
     # Seconds for a dispatch number to accept an alert before the fallback numbers are
     # tried and the texter is told to call 911.
     dispatch_timeout: float = 60.0
+    # Seconds a worker holds the messages it claimed; after that a dead worker's
+    # messages are claimed again. Longer than a batch of sends with their timeouts.
+    outbox_lease: float = 90.0
 
     @property
     def production(self) -> bool:
@@ -137,6 +140,7 @@ class Settings:
             redis_url=environ.get("PORTAL_REDIS_URL") or None,
             agency_file=Path(environ.get("PORTAL_AGENCY_FILE") or Path(__file__).with_name("agency.toml")),
             dispatch_timeout=float(environ.get("PORTAL_DISPATCH_TIMEOUT") or 60),
+            outbox_lease=float(environ.get("PORTAL_OUTBOX_LEASE") or 90),
         )
 
 

@@ -39,10 +39,13 @@ def text_line_environ(tmp_path: Path, fake: FakeTwilio, **overrides: str) -> dic
     )
 
 
-def make_text_line_app(tmp_path: Path, fake: FakeTwilio, **overrides: str) -> Flask:
+def make_text_line_app(
+    tmp_path: Path, fake: FakeTwilio, environ: dict[str, str] | None = None, **overrides: str
+) -> Flask:
+    """A migrated app on the text line's settings (or on `environ`, to share its keys)."""
     from flask_migrate import upgrade
 
-    app = create_app({"TESTING": True}, environ=text_line_environ(tmp_path, fake, **overrides))
+    app = create_app({"TESTING": True}, environ=environ or text_line_environ(tmp_path, fake, **overrides))
     with app.app_context():
         upgrade()
     return app

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import random
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
@@ -27,8 +28,7 @@ from portal.sms.gateway import OPTED_OUT, SendError, SmsGateway
 
 log = logging.getLogger(__name__)
 
-LEASE = timedelta(seconds=90)  # longer than a batch of sends with their 10 s timeouts
-BATCH = 5
+BATCH = 10
 BACKOFF_CAP_SECONDS = 60.0
 # Twilio's statuses in the order they happen; a late or repeated callback never moves
 # a message backwards. failed and undelivered are final, like delivered.
@@ -95,11 +95,24 @@ def queue_message(
     return message
 
 
-def claim_batch(now: datetime | None = None) -> list[int]:
+@dataclass(frozen=True)
+class Claimed:
+    """A message a worker holds the lease on, read once (decrypted) at claim time."""
+
+    id: int
+    to: str
+    body: str
+    sender: str
+    purpose: str
+    attempts: int
+    give_up_at: datetime | None
+
+
+def claim_batch(now: datetime | None = None) -> list[Claimed]:
     """Take a lease on up to BATCH due messages; no two workers get the same row."""
     now = now or utcnow()
     due = (
-        select(OutboundMessage.id)
+        select(OutboundMessage)
         .where(
             OutboundMessage.status == "queued",
             OutboundMessage.next_attempt_at <= now,
@@ -111,13 +124,23 @@ def claim_batch(now: datetime | None = None) -> list[int]:
     if db.engine.dialect.name == "postgresql":
         due = due.with_for_update(skip_locked=True)
     # On SQLite the transaction began with BEGIN IMMEDIATE: claims are serialized.
-    ids = list(db.session.scalars(due))
-    if ids:
-        db.session.execute(
-            update(OutboundMessage).where(OutboundMessage.id.in_(ids)).values(lease_until=now + LEASE)
+    lease = timedelta(seconds=current_app.config["PORTAL_SETTINGS"].outbox_lease)
+    claimed = []
+    for message in db.session.scalars(due):
+        message.lease_until = now + lease
+        claimed.append(
+            Claimed(
+                message.id,
+                message.to_number,
+                message.body,
+                message.sender,
+                message.purpose,
+                message.attempts,
+                message.give_up_at,
+            )
         )
     db.session.commit()
-    return ids
+    return claimed
 
 
 def backoff(attempts: int) -> timedelta:
@@ -131,58 +154,61 @@ def from_number(settings: Settings, sender: str) -> str:
     return number or "+10000000000"  # the console backend needs no real number
 
 
-def deliver(message_id: int, gateway: SmsGateway) -> None:
-    """Send one claimed message and record the outcome."""
+def deliver(message: Claimed, gateway: SmsGateway) -> None:
+    """Send one claimed message and record the outcome; no transaction is open while sending."""
     settings: Settings = current_app.config["PORTAL_SETTINGS"]
-    message = db.session.get(OutboundMessage, message_id)
-    if message is None or message.status != "queued":
-        db.session.rollback()
-        return
-    to, body, sender = message.to_number, message.body, message.sender
-    db.session.rollback()  # hold no transaction (and on SQLite no lock) while sending
-
     status_callback = settings.public_url + "/sms/status" if settings.sms_backend == "twilio" else None
-    now = utcnow()
+    outcome: dict[str, object] = {"attempts": message.attempts + 1, "lease_until": None}
     try:
         sid = gateway.send(
-            to=to, from_=from_number(settings, sender), body=body, status_callback=status_callback
+            to=message.to,
+            from_=from_number(settings, message.sender),
+            body=message.body,
+            status_callback=status_callback,
         )
     except SendError as error:
-        message = db.session.get_one(OutboundMessage, message_id)
-        message.attempts += 1
-        message.error_code = error.code
-        message.lease_until = None
+        now = utcnow()
+        outcome["error_code"] = error.code
         expired = message.give_up_at is not None and now >= message.give_up_at
         if error.retry and not expired:
-            message.next_attempt_at = now + backoff(message.attempts)
+            outcome["next_attempt_at"] = now + backoff(message.attempts + 1)
             log.warning(
                 "outbox: message %s (%s) not accepted, retrying: %s", message.id, message.purpose, error
             )
         else:
-            message.status = "failed"
-            level = (
-                logging.ERROR
-                if error.code == OPTED_OUT or message.purpose == "dispatch_alert"
-                else logging.WARNING
+            outcome["status"] = "failed"
+            loud = error.code == OPTED_OUT or message.purpose == "dispatch_alert"
+            log.log(
+                logging.ERROR if loud else logging.WARNING,
+                "outbox: message %s (%s) failed for good: %s",
+                message.id,
+                message.purpose,
+                error,
             )
-            log.log(level, "outbox: message %s (%s) failed for good: %s", message.id, message.purpose, error)
     else:
-        message = db.session.get_one(OutboundMessage, message_id)
-        message.attempts += 1
-        message.status = "accepted"
-        message.provider_sid = sid
-        message.accepted_at = now
-        message.lease_until = None
-        message.error_code = None
+        outcome.update(status="accepted", provider_sid=sid, accepted_at=utcnow(), error_code=None)
+    db.session.execute(update(OutboundMessage).where(OutboundMessage.id == message.id).values(outcome))
     db.session.commit()
 
 
 def deliver_due(gateway: SmsGateway) -> int:
     """One pass of the worker: claim due messages and send them. Returns how many."""
-    ids = claim_batch()
-    for message_id in ids:
-        deliver(message_id, gateway)
-    return len(ids)
+    claimed = claim_batch()
+    for message in claimed:
+        try:
+            deliver(message, gateway)
+        except Exception:
+            # One message that cannot be handled (a bug, an unreadable row) must not stop
+            # the others: log it loudly and try it again later.
+            log.exception("outbox: message %s could not be handled; retrying later", message.id)
+            db.session.rollback()
+            db.session.execute(
+                update(OutboundMessage)
+                .where(OutboundMessage.id == message.id)
+                .values(lease_until=None, next_attempt_at=utcnow() + timedelta(seconds=BACKOFF_CAP_SECONDS))
+            )
+            db.session.commit()
+    return len(claimed)
 
 
 def record_status(sid: str, status: str, error_code: int | None) -> bool:

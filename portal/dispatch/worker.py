@@ -30,6 +30,7 @@ from portal.sms.gateway import make_gateway
 log = logging.getLogger(__name__)
 
 IDLE_PAUSE = 0.5  # seconds between passes when there was nothing to send
+BEAT_EVERY = 5.0  # seconds between heartbeats
 
 # Scheduled jobs: functions of no arguments, safe to run twice or from two workers at
 # once, with how often they run (seconds). The text line's timers need seconds.
@@ -67,9 +68,12 @@ def run(stop: threading.Event) -> None:
     name = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
     gateway = make_gateway(current_app.config["PORTAL_SETTINGS"])
     last_run = {job: 0.0 for job, _every in SCHEDULED_JOBS}
+    last_beat = 0.0
     log.info("worker %s started", name)
     while not stop.is_set():
-        beat(name)
+        if time.monotonic() - last_beat >= BEAT_EVERY:
+            beat(name)
+            last_beat = time.monotonic()
         for job, every in SCHEDULED_JOBS:
             if time.monotonic() - last_run[job] >= every:
                 job()

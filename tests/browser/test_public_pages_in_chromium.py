@@ -118,7 +118,7 @@ def test_home_page_first_load_is_at_most_150_kb_gzipped(browser: Browser, live_s
     context = browser.new_context(viewport=PHONE)
     page = context.new_page()
     responses = []
-    page.on("response", responses.append)
+    page.on("response", lambda response: responses.append(response))
     page.goto(live_server + "/", wait_until="networkidle")
     page.evaluate("document.fonts.ready.then(() => true)")
     sizes = {response.url: len(gzip.compress(response.body(), 9)) for response in responses}

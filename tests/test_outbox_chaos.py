@@ -1,0 +1,120 @@
+"""1,000 requests; two workers killed with SIGKILL at random moments and restarted; the
+fake Twilio API failing 30% of sends: every alert is delivered and none is lost.
+
+Duplicates: a worker killed after Twilio accepted a message but before the SID was
+committed sends it again once its lease runs out, so there are at most as many
+duplicates as kills. The test counts them and prints the count.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+from flask import Flask
+from sqlalchemy import func, select
+
+from portal.dispatch.outbox import OutboundMessage
+from portal.extensions import db
+from tests.fake_twilio import FakeTwilio
+from tests.text_line_helpers import DISPATCH, make_text_line_app, send_text, text_line_environ
+
+REQUESTS = 1000
+KILLS = 10  # SIGKILLs at random moments while the alerts go out
+
+
+def start_worker(environ: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    flask = Path(sys.executable).with_name("flask")
+    with log.open("ab") as output:
+        return subprocess.Popen(
+            [str(flask), "--app", "portal", "worker"],
+            env={**os.environ, **environ},
+            stdout=output,
+            stderr=output,
+        )
+
+
+def run_chaos(tmp_path: Path, **overrides: str) -> None:
+    fake = FakeTwilio(fail_ratio=0.3).start()
+    # Workers share the test app's settings, keys included; a short lease so that a
+    # killed worker's messages are taken over within seconds.
+    environ = text_line_environ(
+        tmp_path, fake, PORTAL_OUTBOX_LEASE="3", PORTAL_DISPATCH_TIMEOUT="3600", **overrides
+    )
+    app: Flask = make_text_line_app(tmp_path, fake, environ)
+    client = app.test_client()
+    for number in range(REQUESTS):
+        response = send_text(client, f"PIN {number + 1} Main St", sender=f"+1314555{number:04d}"[:12])
+        assert response.status_code == 200
+    with app.app_context():
+        expected = db.session.scalar(
+            select(func.count())
+            .select_from(OutboundMessage)
+            .where(OutboundMessage.purpose == "dispatch_alert")
+        )
+    assert expected == REQUESTS * len(DISPATCH)
+
+    log = tmp_path / "workers.log"
+    workers = [start_worker(environ, log) for _ in range(2)]
+    kills = 0
+    started = time.monotonic()
+    deadline = started + 240
+    try:
+        while time.monotonic() < deadline:
+            time.sleep(random.uniform(0.5, 3.0))
+            with app.app_context():
+                waiting = db.session.scalar(
+                    select(func.count())
+                    .select_from(OutboundMessage)
+                    .where(OutboundMessage.status == "queued")
+                )
+                db.session.rollback()
+            if not waiting:
+                break
+            if kills >= KILLS:
+                continue
+            victim = random.randrange(len(workers))
+            workers[victim].send_signal(signal.SIGKILL)
+            workers[victim].wait()
+            kills += 1
+            workers[victim] = start_worker(environ, log)
+    finally:
+        for worker in workers:
+            worker.send_signal(signal.SIGTERM)
+        for worker in workers:
+            worker.wait(timeout=20)
+        fake.stop()
+
+    with app.app_context():
+        alerts = db.session.scalars(
+            select(OutboundMessage).where(OutboundMessage.purpose == "dispatch_alert")
+        ).all()
+        statuses = Counter(alert.status for alert in alerts)
+        wanted = Counter((alert.to_number, alert.body) for alert in alerts)
+    received = Counter((message.to, message.body) for message in fake.messages if message.to in DISPATCH)
+    lost = wanted - received
+    duplicates = sum((received - wanted).values())
+    print(
+        f"\n{time.monotonic() - started:.0f} s, {len(alerts)} alerts, {kills} workers killed, {duplicates} duplicates, {fake.attempts} send attempts"
+    )
+    assert statuses == {"accepted": expected}, statuses
+    assert not lost, f"{sum(lost.values())} alerts never reached the fake Twilio API"
+    assert duplicates <= kills
+
+
+@pytest.mark.slow
+def test_no_alert_lost_with_workers_killed_on_sqlite(tmp_path: Path) -> None:
+    run_chaos(tmp_path)
+
+
+@pytest.mark.slow
+@pytest.mark.postgres
+def test_no_alert_lost_with_workers_killed_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
+    run_chaos(tmp_path, PORTAL_DATABASE_URL=postgres_url)
