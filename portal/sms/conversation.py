@@ -79,6 +79,7 @@ def start_conversation(number: str, index: str, body: str) -> str:
         switch
         or (matched[0] if matched and matched[0] != "en" else None)
         or keywords.language_of_script(body)
+        or keywords.language_of_words(body)
         or (plan.language if plan else None)
         or "en"
     )

@@ -17,11 +17,11 @@ SWITCH_WORDS = {"EN": "en", "ES": "es", "BS": "bs", "VI": "vi", "ZH": "zh", "AR"
 # accents ignored. English words come first: PIN and CIT are the campaign's own words.
 CIT_KEYWORDS = {
     "en": ("PIN", "CIT", "CRISIS"),
-    "es": ("AYUDA", "CRISIS CIT", "OFICIAL CIT"),
-    "bs": ("POMOC", "KRIZA"),
-    "vi": ("GIUP", "HUY HIEU", "KHUNG HOANG"),
-    "zh": ("徽章", "帮助", "危机"),
-    "ar": ("دبوس", "مساعدة", "ازمة"),
+    "es": ("AYUDA", "SOCORRO", "AUXILIO", "EMERGENCIA"),
+    "bs": ("POMOC", "UPOMOC", "HITNO", "KRIZA"),
+    "vi": ("GIUP", "CUU", "CAN GIUP", "KHAN CAP", "HUY HIEU", "KHUNG HOANG"),
+    "zh": ("救命", "求助", "帮忙", "帮助", "徽章", "危机"),
+    "ar": ("النجده", "ساعدوني", "مساعده", "الدبوس", "دبوس", "ازمه"),
 }
 
 
@@ -29,7 +29,10 @@ def fold(text: str) -> str:
     """Upper case without accents, for matching keywords however they are typed."""
     decomposed = unicodedata.normalize("NFKD", text.strip().upper())
     without_marks = "".join(char for char in decomposed if not unicodedata.combining(char))
-    return without_marks.replace("Đ", "D").replace("أ", "ا").replace("إ", "ا").replace("آ", "ا")
+    # Arabic: hamza forms of alif, and taa marbuta, as people type them either way.
+    for variant, plain in (("Đ", "D"), ("أ", "ا"), ("إ", "ا"), ("آ", "ا"), ("ة", "ه")):
+        without_marks = without_marks.replace(variant, plain)
+    return without_marks
 
 
 def first_word(text: str) -> str:
@@ -49,6 +52,19 @@ def match_keyword(text: str) -> tuple[str, str] | None:
                 or (not folded_word.isascii() and folded.startswith(folded_word))
             ):
                 return language, text.strip()[len(word) :].strip(" ,.:;-")
+    return None
+
+
+def language_of_words(text: str) -> str | None:
+    """The language of a CIT keyword anywhere in the text ("necesito ayuda" is Spanish)."""
+    folded = f" {fold(text)} "
+    for language, words in CIT_KEYWORDS.items():
+        if language == "en":
+            continue  # PIN and CIT are the campaign's words in every language
+        for word in words:
+            folded_word = fold(word)
+            if (f" {folded_word} " in folded) or (not folded_word.isascii() and folded_word in folded):
+                return language
     return None
 
 
