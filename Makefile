@@ -44,7 +44,8 @@ run: $(INSTALLED) catalogues
 	trap 'kill 0' INT TERM EXIT; $(FLASK) worker & $(FLASK) run --host 127.0.0.1 --port 5000
 
 test: $(INSTALLED) catalogues lint
-	$(BIN)/pytest
+	# Two processes: the browser tests and the chaos tests run side by side.
+	$(BIN)/pytest -n 2 --dist loadfile
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check portal tests

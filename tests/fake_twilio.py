@@ -47,7 +47,9 @@ class FakeTwilio:
     def start(self) -> FakeTwilio:
         self._server = make_server("127.0.0.1", 0, self._wsgi, threaded=True)
         self.port = self._server.server_port
-        self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        )
         self._thread.start()
         return self
 

@@ -267,14 +267,16 @@ def test_a_family_member_filing_for_an_adult_needs_the_persons_confirmation(
     ):
         registrant.step(slug, data)
     registrant.step("consent", {**CONSENT, "filed_by": "family"})
-    assert "Not yet confirmed by the person" in registrant.client.get("/crisis-plan/").get_data(as_text=True)
+    assert "The person has not confirmed this plan yet" in registrant.client.get("/crisis-plan/").get_data(
+        as_text=True
+    )
 
     person = Registrant(migrated_app, migrated_app.test_client())
     code = person.last_code("+13145550177")
     person.post("/crisis-plan/confirm", {"phone-number": "314 555 0177", "confirm-code": code})
-    assert "Not yet confirmed by the person" not in registrant.client.get("/crisis-plan/").get_data(
-        as_text=True
-    )
+    assert "The person has not confirmed this plan yet" not in registrant.client.get(
+        "/crisis-plan/"
+    ).get_data(as_text=True)
 
 
 def test_a_filled_honeypot_files_nothing(registrant: Registrant) -> None:

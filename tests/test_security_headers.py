@@ -36,7 +36,8 @@ def assert_security_headers(response, url: str) -> None:  # type: ignore[no-unty
     assert headers.get("Referrer-Policy") == "strict-origin-when-cross-origin", url
 
 
-def test_every_route_sends_the_security_headers(app: Flask, client: FlaskClient) -> None:
+def test_every_route_sends_the_security_headers(migrated_app: Flask) -> None:
+    app, client = migrated_app, migrated_app.test_client()
     urls = every_get_url(app)
     assert "/ar/how-to-call" in urls and "/healthz" in urls and "/static/css/portal.css" in urls
     for url in urls:
