@@ -11,7 +11,7 @@ import secrets
 from collections import defaultdict, deque
 from xml.etree import ElementTree
 
-from flask import Blueprint, abort, current_app, redirect, render_template, request, url_for
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
@@ -39,7 +39,8 @@ def _loopback_only() -> None:
 
 @bp.get("/")
 def simulator() -> ResponseReturnValue:
-    number = request.args.get("number", DEFAULT_TEXTER)
+    # The number stays in the session, not the URL: no phone numbers in URLs, even here.
+    number = session.get("simulator_number", DEFAULT_TEXTER)
     sent = db.session.scalars(select(OutboundMessage).order_by(OutboundMessage.id.desc()).limit(40)).all()
     return render_template("dev/sms.html", number=number, thread=list(THREADS[number]), sent=sent)
 
@@ -69,7 +70,8 @@ def send() -> ResponseReturnValue:
     THREADS[number].append(
         (body, extract_reply(reply) if response.status_code == 200 else f"HTTP {response.status_code}")
     )
-    return redirect(url_for("simulator.simulator", number=number))
+    session["simulator_number"] = number
+    return redirect(url_for("simulator.simulator"))
 
 
 def extract_reply(twiml: str) -> str:
