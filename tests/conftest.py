@@ -134,3 +134,20 @@ def any_database_app(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator
 
         db.session.remove()
         db.engine.dispose()
+
+
+REDIS_URL = os.environ.get("PORTAL_TEST_REDIS", "redis://127.0.0.1:6379/15")
+
+
+@pytest.fixture
+def redis_url() -> Iterator[str]:
+    """The local Redis server (database 15, emptied before and after the test)."""
+    import redis
+
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2)
+    try:
+        client.flushdb()
+    except redis.ConnectionError as error:
+        _server_needed("Redis", error)
+    yield REDIS_URL
+    client.flushdb()

@@ -42,6 +42,8 @@ class FakeTwilio:
     slow_seconds: float = 3.0
     messages: list[Received] = field(default_factory=list)
     attempts: int = 0
+    # Every send tried, accepted or not: (to, when).
+    tried: list[tuple[str, float]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self) -> FakeTwilio:
@@ -71,8 +73,10 @@ class FakeTwilio:
     def _answer(self, request: WsgiRequest) -> Response:
         if not request.path.endswith("/Messages.json") or request.method != "POST":
             return Response("not found", status=404)
+        form = parse_qs(request.get_data(as_text=True))
         with self._lock:
             self.attempts += 1
+            self.tried.append((form.get("To", [""])[0], time.monotonic()))
         if self.mode == "slow":
             time.sleep(self.slow_seconds)
         if self.mode == "error_5xx" or (self.fail_ratio and random.random() < self.fail_ratio):
@@ -81,7 +85,6 @@ class FakeTwilio:
             return self._error(429, 20429, "Too Many Requests")
         if self.mode == "opted_out":
             return self._error(400, 21610, "Attempt to send to unsubscribed recipient")
-        form = parse_qs(request.get_data(as_text=True))
         sid = "SM" + secrets.token_hex(16)
         received = Received(
             sid=sid,
@@ -106,6 +109,20 @@ class FakeTwilio:
     def _error(status: int, code: int, message: str) -> Response:
         payload = {"code": code, "message": message, "status": status, "more_info": ""}
         return Response(json.dumps(payload), status=status, content_type="application/json")
+
+
+def send_status(app_url: str, received: Received, status: str, error_code: str = "") -> int:
+    """Post a signed status callback for a message, as Twilio does, to the app at
+    `app_url`; the signature is on the callback URL the app gave (its public URL)."""
+    assert received.status_callback, "the message asked for no status callback"
+    path = received.status_callback.split("/", 3)[3]
+    params = {
+        "MessageSid": received.sid,
+        "MessageStatus": status,
+        "ErrorCode": error_code,
+        "AccountSid": ACCOUNT_SID,
+    }
+    return signed_post(f"{app_url}/{path}", params, signed_url=received.status_callback)
 
 
 def signed_post(

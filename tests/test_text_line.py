@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from collections.abc import Iterator
 from datetime import date, timedelta
@@ -275,6 +276,26 @@ def test_dispatch_unreachable_tries_fallback_and_tells_the_texter_within_75_seco
     assert delivered[TEXTER].at - started < 75
 
 
+@pytest.mark.slow
+def test_with_the_api_down_fallback_and_bounce_back_are_attempted_within_75_seconds(
+    tmp_path: Path, fake_twilio: FakeTwilio
+) -> None:
+    """The real timing: the default 60-second wait, and Twilio failing all along."""
+    fake_twilio.mode = "error_5xx"
+    app = make_text_line_app(tmp_path, fake_twilio)
+    started = time.monotonic()
+    send_text(app.test_client(), "PIN 4500 Main St")
+    first_try: dict[str, float] = {}
+    with running_worker(app):
+        while len(first_try) < 2 and time.monotonic() - started < 80:
+            time.sleep(0.2)
+            for to, at in list(fake_twilio.tried):
+                if to in (FALLBACK, TEXTER):
+                    first_try.setdefault(to, at - started)
+    assert set(first_try) == {FALLBACK, TEXTER}, first_try
+    assert all(60 <= seconds < 75 for seconds in first_try.values()), first_try
+
+
 def test_an_accepted_alert_means_no_escalation(line: Flask) -> None:
     send_text(line.test_client(), "PIN 4500 Main St")
     with running_worker(line):
@@ -299,6 +320,32 @@ def test_the_fallback_url_answers_without_a_database(tmp_path: Path, fake_twilio
     assert response.status_code == 200 and "911" in reply_text(response)
     unsigned = app.test_client().post("/sms/fallback", data=params)
     assert unsigned.status_code == 403
+
+
+def test_twilio_status_callbacks_reach_the_app_over_http(line: Flask, fake_twilio: FakeTwilio) -> None:
+    from werkzeug.serving import make_server
+
+    from tests.fake_twilio import send_status
+
+    server = make_server("127.0.0.1", 0, line, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    try:
+        send_text(line.test_client(), "PIN 4500 Main St")
+        with running_worker(line):
+            time.sleep(1)
+        first, second = fake_twilio.messages
+        app_url = f"http://127.0.0.1:{server.server_port}"
+        assert send_status(app_url, first, "delivered") == 204
+        assert send_status(app_url, second, "undelivered", "30003") == 204
+        assert send_status(app_url, first, "sent") == 204  # late: ignored
+    finally:
+        server.shutdown()
+    with line.app_context():
+        statuses = dict(
+            db.session.execute(select(OutboundMessage.provider_sid, OutboundMessage.status)).all()
+        )
+    assert statuses == {first.sid: "delivered", second.sid: "undelivered"}
 
 
 def test_signed_status_callbacks_are_recorded(line: Flask, fake_twilio: FakeTwilio) -> None:
