@@ -80,6 +80,7 @@ def register_extensions(app: Flask) -> None:
 def register_models() -> None:
     """Import every module that defines tables, so that migrations and queries see them."""
     import portal.audit
+    import portal.console.models
     import portal.dispatch.models
     import portal.dispatch.outbox
     import portal.dispatch.worker
@@ -88,12 +89,13 @@ def register_models() -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal import health, plans, public
+    from portal import console, health, plans, public
     from portal.extensions import csrf
     from portal.sms import webhook
 
     app.register_blueprint(public.bp)
     app.register_blueprint(plans.bp)
+    app.register_blueprint(console.bp)
     app.register_blueprint(webhook.bp)
     # The one exemption from CSRF protection: Twilio's webhooks, which are checked by
     # their X-Twilio-Signature instead.
@@ -113,8 +115,10 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from portal import demo, keys
+    from portal.console import admin_views
     from portal.dispatch import worker
 
+    admin_views.init_app(app)
     demo.init_app(app)
     keys.init_app(app)
     worker.init_app(app)

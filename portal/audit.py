@@ -29,6 +29,7 @@ class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
     action: Mapped[str] = mapped_column(String(40), index=True)
     outcome: Mapped[str] = mapped_column(String(16), default="ok")
     plan_reference: Mapped[str | None] = mapped_column(String(9), index=True)
+    request_reference: Mapped[str | None] = mapped_column(String(8), index=True)
     # Free text typed by staff ("incoming 911 call") may name people: encrypted.
     reason: Mapped[str | None] = mapped_column(EncryptedText)
 

@@ -60,6 +60,13 @@ class Settings:
     # Seconds a worker holds the messages it claimed; after that a dead worker's
     # messages are claimed again. Longer than a batch of sends with their timeouts.
     outbox_lease: float = 90.0
+    # Console sign-in: idle and absolute session limits, and whether one account may be
+    # signed in twice at once.
+    console_idle_minutes: float = 30.0
+    console_absolute_hours: float = 12.0
+    console_concurrent_sessions: bool = False
+    # Seconds before an unacknowledged request is escalated to supervisors.
+    acknowledge_within: float = 180.0
 
     @property
     def production(self) -> bool:
@@ -141,6 +148,10 @@ class Settings:
             agency_file=Path(environ.get("PORTAL_AGENCY_FILE") or Path(__file__).with_name("agency.toml")),
             dispatch_timeout=float(environ.get("PORTAL_DISPATCH_TIMEOUT") or 60),
             outbox_lease=float(environ.get("PORTAL_OUTBOX_LEASE") or 90),
+            console_idle_minutes=float(environ.get("PORTAL_CONSOLE_IDLE_MINUTES") or 30),
+            console_absolute_hours=float(environ.get("PORTAL_CONSOLE_ABSOLUTE_HOURS") or 12),
+            console_concurrent_sessions=environ.get("PORTAL_CONSOLE_CONCURRENT_SESSIONS", "") == "true",
+            acknowledge_within=float(environ.get("PORTAL_ACKNOWLEDGE_WITHIN") or 180),
         )
 
 

@@ -15,6 +15,7 @@ from twilio.request_validator import RequestValidator
 
 from portal import create_app
 from portal.dispatch.worker import run
+from portal.sms.webhook import webhook_auth_token
 from tests.conftest import make_environ
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 
@@ -51,8 +52,10 @@ def make_text_line_app(
     return app
 
 
-def signed(params: dict[str, str], path: str = "/sms/inbound") -> dict[str, str]:
-    signature = RequestValidator(AUTH_TOKEN).compute_signature("http://127.0.0.1:5000" + path, params)
+def signed(
+    params: dict[str, str], path: str = "/sms/inbound", auth_token: str = AUTH_TOKEN
+) -> dict[str, str]:
+    signature = RequestValidator(auth_token).compute_signature("http://127.0.0.1:5000" + path, params)
     return {"X-Twilio-Signature": signature}
 
 
@@ -64,7 +67,9 @@ def send_text(client: FlaskClient, body: str, sender: str = TEXTER, sid: str | N
         "MessageSid": sid or f"SM{next(_sids):032d}",
         "AccountSid": ACCOUNT_SID,
     }
-    return client.post("/sms/inbound", data=params, headers=signed(params))
+    # Signed with the app's own token: Twilio's, or in development the simulator's.
+    token = webhook_auth_token(client.application.config["PORTAL_SETTINGS"])
+    return client.post("/sms/inbound", data=params, headers=signed(params, auth_token=token))
 
 
 def reply_text(response) -> str:  # type: ignore[no-untyped-def]

@@ -128,3 +128,30 @@ def escalate_unreached() -> None:
                 cit_request_id=request.id,
             )
     db.session.commit()
+
+
+def escalate_unacknowledged() -> None:
+    """Scheduled: a request nobody acknowledged in time (3 minutes by default) is sent to
+    dispatch again, and the supervisors are alerted."""
+    settings: Settings = current_app.config["PORTAL_SETTINGS"]
+    due = select(CitRequest).where(
+        CitRequest.status == "open",
+        CitRequest.supervisors_alerted_at.is_(None),
+        CitRequest.created_at < utcnow() - timedelta(seconds=settings.acknowledge_within),
+    )
+    if db.engine.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    for request in db.session.scalars(due).all():
+        log.warning("request %s not acknowledged in time: alerting supervisors", request.reference)
+        request.supervisors_alerted_at = utcnow()
+        plan = db.session.get(CrisisPlan, request.plan_id) if request.plan_id else None
+        body = "NOT ACKNOWLEDGED\n" + alert_text(request, plan)
+        for number in settings.dispatch_numbers:
+            queue_message(
+                to=number, body=body, sender="line", purpose="dispatch_alert", cit_request_id=request.id
+            )
+        for number in settings.supervisor_numbers:
+            queue_message(
+                to=number, body=body, sender="line", purpose="supervisor_alert", cit_request_id=request.id
+            )
+    db.session.commit()

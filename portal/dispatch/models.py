@@ -43,6 +43,14 @@ class CitRequest(db.Model):  # type: ignore[name-defined,misc]
     # When no dispatch number had accepted an alert in time: fallback numbers tried,
     # texter told to call 911.
     escalated_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Nobody acknowledged in time: alerts sent again and supervisors alerted.
+    supervisors_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by: Mapped[str | None] = mapped_column(String(300))
+    closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    closed_by: Mapped[str | None] = mapped_column(String(300))
+    disposition: Mapped[str | None] = mapped_column(String(24))
+    cad_number: Mapped[str | None] = mapped_column(String(40))
 
     messages: Mapped[list[RequestMessage]] = relationship(
         back_populates="cit_request", cascade="all, delete-orphan", order_by="RequestMessage.id"
@@ -57,7 +65,8 @@ class RequestMessage(db.Model):  # type: ignore[name-defined,misc]
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     cit_request_id: Mapped[int] = mapped_column(ForeignKey("cit_requests.id", ondelete="CASCADE"), index=True)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    direction: Mapped[str] = mapped_column(String(4))  # in, out
+    direction: Mapped[str] = mapped_column(String(4))  # in, out, note (by dispatch)
+    author: Mapped[str | None] = mapped_column(String(300))  # for out and note
     body: Mapped[str] = mapped_column(EncryptedText)
 
     cit_request: Mapped[CitRequest] = relationship(back_populates="messages")

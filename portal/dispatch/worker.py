@@ -20,7 +20,7 @@ from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.database import UTCDateTime, utcnow
-from portal.dispatch.alerts import escalate_unreached
+from portal.dispatch.alerts import escalate_unacknowledged, escalate_unreached
 from portal.dispatch.outbox import deliver_due
 from portal.extensions import db
 from portal.plans import lifecycle as plan_lifecycle
@@ -37,6 +37,7 @@ BEAT_EVERY = 5.0  # seconds between heartbeats
 SCHEDULED_JOBS: tuple[tuple[Callable[[], None], float], ...] = (
     (forward_silent_texters, 1.0),
     (escalate_unreached, 1.0),
+    (escalate_unacknowledged, 5.0),
     (plan_lifecycle.run, 300.0),
 )
 

@@ -84,6 +84,32 @@ def bounce_back(language: str) -> str:
     return _in(language, lambda: _("We could not reach dispatch. Call 911 now."))
 
 
+# Short texts a dispatcher can send a texter from the console, by key.
+DISPATCHER_REPLIES = ("on_the_way", "calling_back", "call_911", "working_on_it")
+
+
+def dispatcher_reply(language: str, key: str) -> str:
+    # Translators: SMS texts a dispatcher sends a texter. Keep each short.
+    choices = {
+        "on_the_way": lambda: _("911 dispatch: a CIT officer is on the way."),
+        "calling_back": lambda: _("911 dispatch: we will call you back shortly at this number."),
+        "call_911": lambda: _("911 dispatch: please call 911 now."),
+        "working_on_it": lambda: _("911 dispatch: we have your request and are working on it."),
+    }
+    return _in(language, choices[key])
+
+
+def request_closed(language: str, reference: str) -> str:
+    # Translators: an SMS when dispatch closes a request. Keep it short.
+    return _in(
+        language,
+        lambda: _(
+            "Request %(reference)s is closed. If you need help again, text this number or call 911. To talk, call or text 988.",
+            reference=reference,
+        ),
+    )
+
+
 def all_replies(language: str) -> list[str]:
     """Every reply, rendered with the longest values, for the length test."""
     return [
@@ -94,4 +120,6 @@ def all_replies(language: str) -> list[str]:
         sent_without_location(language, LONGEST_REFERENCE),
         update_forwarded(language, LONGEST_REFERENCE),
         bounce_back(language),
+        request_closed(language, LONGEST_REFERENCE),
+        *(dispatcher_reply(language, key) for key in DISPATCHER_REPLIES),
     ]

@@ -1,0 +1,147 @@
+"""Console accounts: argon2id passwords, TOTP second factor, lockout, server sessions."""
+
+from __future__ import annotations
+
+import secrets
+import time
+from datetime import timedelta
+from functools import cache
+
+import pyotp
+from argon2 import PasswordHasher
+from argon2.exceptions import VerificationError
+from flask import current_app
+from sqlalchemy import delete, select
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
+
+from portal.console.models import ConsoleSession, ConsoleUser
+from portal.crypto import vault
+from portal.database import utcnow
+from portal.extensions import db
+from portal.settings import Settings
+
+PASSWORD_MIN = 12
+MAX_FAILURES = 5
+LOCK_TIME = timedelta(minutes=10)
+SETUP_LINK_LIFETIME = timedelta(hours=24)
+ISSUER = "Call for the Pin console"
+hasher = PasswordHasher()  # argon2id with the library's current recommended costs
+
+
+@cache
+def common_passwords() -> frozenset[str]:
+    """The 30,000 most common passwords, as bundled with zxcvbn."""
+    return frozenset(FREQUENCY_LISTS["passwords"])
+
+
+def password_problem(password: str) -> str | None:
+    """Why a new password is refused, or None."""
+    if len(password) < PASSWORD_MIN:
+        return "short"
+    if password.casefold() in common_passwords():
+        return "common"
+    return None
+
+
+def set_password(user: ConsoleUser, password: str) -> None:
+    user.password_hash = hasher.hash(password)
+
+
+def password_matches(user: ConsoleUser, password: str) -> bool:
+    if not user.password_hash:
+        hasher.hash(password)  # same time either way
+        return False
+    try:
+        return hasher.verify(user.password_hash, password)
+    except VerificationError:
+        return False
+
+
+def is_locked(user: ConsoleUser) -> bool:
+    return bool(user.locked_until and user.locked_until > utcnow())
+
+
+def record_failure(user: ConsoleUser) -> None:
+    user.failed_sign_ins += 1
+    if user.failed_sign_ins >= MAX_FAILURES:
+        user.failed_sign_ins = 0
+        user.locked_until = utcnow() + LOCK_TIME
+
+
+def new_secret() -> str:
+    return pyotp.random_base32()
+
+
+def totp_uri(user: ConsoleUser) -> str:
+    return pyotp.TOTP(user.totp_secret or "").provisioning_uri(name=user.email, issuer_name=ISSUER)
+
+
+def totp_accepts(user: ConsoleUser, code: str, secret: str | None = None) -> bool:
+    """A current code (one step of clock drift allowed), never one already used."""
+    totp = pyotp.TOTP(secret or user.totp_secret or "")
+    code = code.strip().replace(" ", "")
+    now_step = int(time.time()) // totp.interval
+    for step in (now_step, now_step - 1, now_step + 1):
+        if secrets.compare_digest(totp.at(step * totp.interval), code):
+            if user.totp_last_step is not None and step <= user.totp_last_step:
+                return False  # this code (or an older one) was used already
+            user.totp_last_step = step
+            return True
+    return False
+
+
+def new_setup_link(user: ConsoleUser) -> str:
+    """A one-time set-up token for the user (password and second factor); returns it."""
+    token = secrets.token_urlsafe(32)
+    user.setup_token_hash = vault().blind_index("setup:" + token)
+    user.setup_expires_at = utcnow() + SETUP_LINK_LIFETIME
+    user.totp_secret = None
+    user.totp_last_step = None
+    return token
+
+
+def user_for_setup(token: str) -> ConsoleUser | None:
+    user: ConsoleUser | None = db.session.scalar(
+        select(ConsoleUser).where(ConsoleUser.setup_token_hash == vault().blind_index("setup:" + token))
+    )
+    if user is None or not user.active or not user.setup_expires_at or user.setup_expires_at < utcnow():
+        return None
+    return user
+
+
+# Sessions -----------------------------------------------------------------------------
+
+
+def _hash(session_id: str) -> str:
+    return vault().blind_index("console-session:" + session_id)
+
+
+def start_session(user: ConsoleUser, *, second_factor_done: bool) -> str:
+    """A new session id (a new one at each step of signing in)."""
+    settings: Settings = current_app.config["PORTAL_SETTINGS"]
+    if second_factor_done and not settings.console_concurrent_sessions:
+        db.session.execute(delete(ConsoleSession).where(ConsoleSession.user_id == user.id))
+    session_id = secrets.token_urlsafe(32)
+    db.session.add(
+        ConsoleSession(id_hash=_hash(session_id), user_id=user.id, second_factor_done=second_factor_done)
+    )
+    return session_id
+
+
+def end_session(session_id: str) -> None:
+    db.session.execute(delete(ConsoleSession).where(ConsoleSession.id_hash == _hash(session_id)))
+
+
+def find_session(session_id: str) -> tuple[ConsoleSession | None, str | None]:
+    """The live session for this id, or why there is none ("idle", "expired", None)."""
+    record = db.session.get(ConsoleSession, _hash(session_id))
+    if record is None or not record.user.active:
+        return None, None
+    settings: Settings = current_app.config["PORTAL_SETTINGS"]
+    now = utcnow()
+    if now - record.created_at > timedelta(hours=settings.console_absolute_hours):
+        db.session.delete(record)
+        return None, "expired"
+    if now - record.last_active_at > timedelta(minutes=settings.console_idle_minutes):
+        return None, "idle"
+    return record, None

@@ -1,0 +1,57 @@
+"""Console accounts and their server-side sessions."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from portal.crypto import EncryptedText
+from portal.database import UTCDateTime, utcnow
+from portal.extensions import db
+
+ROLES = ("dispatcher", "supervisor", "admin")
+
+
+class ConsoleUser(db.Model):  # type: ignore[name-defined,misc]
+    __tablename__ = "console_users"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    role: Mapped[str] = mapped_column(String(12))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    password_hash: Mapped[str | None] = mapped_column(String(200))  # argon2id
+    totp_secret: Mapped[str | None] = mapped_column(EncryptedText)
+    # The last TOTP time step used, so that a code is never accepted twice.
+    totp_last_step: Mapped[int | None] = mapped_column(Integer)
+    failed_sign_ins: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # A one-time set-up link (its keyed hash): to set a password and enrol a second factor.
+    setup_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    setup_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    @property
+    def display_name(self) -> str:
+        """How the audit trail and the registrant's access log name this user."""
+        return f"{self.role.capitalize()} {self.email}"
+
+    def may(self, role: str) -> bool:
+        """Roles nest: a supervisor may do what a dispatcher may, an admin both."""
+        return ROLES.index(self.role) >= ROLES.index(role)
+
+
+class ConsoleSession(db.Model):  # type: ignore[name-defined,misc]
+    """A signed-in console session, kept on the server so it can be revoked."""
+
+    __tablename__ = "console_sessions"
+
+    id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("console_users.id", ondelete="CASCADE"), index=True)
+    # Password checked, second factor not yet: the session may only finish signing in.
+    second_factor_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    last_active_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+    user: Mapped[ConsoleUser] = relationship()

@@ -1,0 +1,363 @@
+"""The dispatcher console: sign-in rules, access by role, the request workflow, audit."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from pathlib import Path
+
+import pyotp
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from portal.audit import PLAN_VIEW, AuditEvent
+from portal.console import OPEN_ENDPOINTS, REQUIRED_ROLE
+from portal.console.models import ConsoleSession, ConsoleUser
+from portal.database import utcnow
+from portal.dispatch.alerts import escalate_unacknowledged
+from portal.dispatch.models import CitRequest
+from portal.dispatch.outbox import OutboundMessage
+from portal.extensions import db
+from portal.plans.services import file_plan
+from tests.console_helpers import PASSWORD, csrf_token, make_user, sign_in
+from tests.text_line_helpers import TEXTER, send_text
+
+SAMPLE = {"reference": "R-WWWWWW", "user_id": "1", "token": "nothing"}
+
+
+@pytest.fixture
+def console(migrated_app: Flask) -> Flask:
+    return migrated_app
+
+
+@pytest.fixture
+def dispatcher(console: Flask) -> FlaskClient:
+    client = console.test_client()
+    secret = make_user(console, "dee@example.org", "dispatcher")
+    assert sign_in(console, client, "dee@example.org", secret).status_code == 302
+    return client
+
+
+def console_routes(app: Flask) -> list[tuple[str, str, str]]:
+    routes = []
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint.startswith("console."):
+            path = rule.rule
+            for name in rule.arguments:
+                path = path.replace(f"<{name}>", SAMPLE[name]).replace(f"<int:{name}>", SAMPLE[name])
+            method = "GET" if "GET" in (rule.methods or ()) else "POST"
+            routes.append((rule.endpoint, method, path))
+    return routes
+
+
+def test_every_console_route_needs_sign_in_and_the_right_role(console: Flask) -> None:
+    routes = console_routes(console)
+    assert len(routes) >= 15
+    declared = {endpoint for endpoint, _method, _path in routes} - OPEN_ENDPOINTS
+    assert declared <= set(REQUIRED_ROLE), "a console view without a role: nobody could use it"
+
+    anonymous = console.test_client()
+    token = csrf_token(anonymous)
+    for endpoint, method, path in routes:
+        if endpoint in OPEN_ENDPOINTS:
+            continue
+        response = anonymous.open(path, method=method, data={"csrf_token": token})
+        assert response.status_code == 302 and "/console/sign-in" in response.headers["Location"], (
+            endpoint,
+            response.status_code,
+        )
+
+    for role in ("dispatcher", "supervisor", "admin"):
+        client = console.test_client()
+        secret = make_user(console, f"{role}@example.org", role)
+        sign_in(console, client, f"{role}@example.org", secret)
+        token = csrf_token(client, "/console/")
+        for endpoint, method, path in routes:
+            if endpoint in OPEN_ENDPOINTS:
+                continue
+            needed = REQUIRED_ROLE[endpoint]
+            allowed = ("dispatcher", "supervisor", "admin").index(role) >= (
+                "dispatcher",
+                "supervisor",
+                "admin",
+            ).index(needed)
+            if endpoint == "console.sign_out":
+                continue  # would end this client's session
+            response = client.open(path, method=method, data={"csrf_token": token})
+            if allowed:
+                assert response.status_code != 403, (role, endpoint)
+            else:
+                assert response.status_code == 403, (role, endpoint, response.status_code)
+
+
+def test_every_console_response_is_not_stored(dispatcher: FlaskClient) -> None:
+    for path in ("/console/", "/console/queue/rows", "/console/plans", "/console/sign-in"):
+        assert dispatcher.get(path).headers["Cache-Control"] == "no-store"
+
+
+def test_five_failed_sign_ins_lock_the_account(console: Flask) -> None:
+    secret = make_user(console, "lou@example.org", "dispatcher")
+    client = console.test_client()
+    for _attempt in range(5):
+        response = client.post(
+            "/console/sign-in",
+            data={
+                "csrf_token": csrf_token(client),
+                "email": "lou@example.org",
+                "password": "wrong password!",
+            },
+        )
+        assert response.status_code == 200
+    right = client.post(
+        "/console/sign-in",
+        data={"csrf_token": csrf_token(client), "email": "lou@example.org", "password": PASSWORD},
+    )
+    assert right.status_code == 200, "locked: even the right password is refused"
+    with console.app_context():
+        db.session.execute(db.update(ConsoleUser).values(locked_until=utcnow() - timedelta(seconds=1)))
+        db.session.commit()
+    assert sign_in(console, client, "lou@example.org", secret).status_code == 302
+    with console.app_context():
+        failures = db.session.scalars(
+            select(AuditEvent).where(AuditEvent.action == "sign_in", AuditEvent.outcome == "failed")
+        ).all()
+        assert len(failures) == 6
+
+
+def test_a_totp_code_is_refused_the_second_time(console: Flask) -> None:
+    secret = make_user(console, "tia@example.org", "dispatcher")
+    code = pyotp.TOTP(secret).now()
+    assert sign_in(console, console.test_client(), "tia@example.org", secret, code=code).status_code == 302
+    again = sign_in(console, console.test_client(), "tia@example.org", secret, code=code)
+    assert again.status_code == 200 and "was used already" in again.get_data(as_text=True)
+
+
+def test_the_session_id_changes_at_sign_in_and_half_signed_in_is_not_signed_in(console: Flask) -> None:
+    secret = make_user(console, "sam@example.org", "dispatcher")
+    client = console.test_client()
+    client.post(
+        "/console/sign-in",
+        data={"csrf_token": csrf_token(client), "email": "sam@example.org", "password": PASSWORD},
+    )
+    before = client.get_cookie("console_session", path="/console")
+    assert before is not None
+    assert client.get("/console/").status_code == 302, "password alone does not sign in"
+    response = client.post(
+        "/console/sign-in/code",
+        data={"csrf_token": csrf_token(client, "/console/sign-in/code"), "code": pyotp.TOTP(secret).now()},
+    )
+    assert response.status_code == 302
+    after = client.get_cookie("console_session", path="/console")
+    assert after is not None and after.value != before.value
+    assert client.get("/console/").status_code == 200
+
+
+def test_one_session_per_account(console: Flask) -> None:
+    secret = make_user(console, "ana@example.org", "dispatcher")
+    first, second = console.test_client(), console.test_client()
+    sign_in(console, first, "ana@example.org", secret)
+    sign_in(console, second, "ana@example.org", secret)
+    assert first.get("/console/").status_code == 302
+    assert second.get("/console/").status_code == 200
+
+
+def test_idle_timeout_ignores_polling_and_locks_the_screen(dispatcher: FlaskClient, console: Flask) -> None:
+    with console.app_context():
+        db.session.execute(db.update(ConsoleSession).values(last_active_at=utcnow() - timedelta(minutes=29)))
+        db.session.commit()
+    for _poll in range(3):
+        assert dispatcher.get("/console/queue/rows", headers={"HX-Request": "true"}).status_code == 200
+    with console.app_context():
+        idle_since = db.session.scalar(select(ConsoleSession.last_active_at))
+        assert utcnow() - idle_since > timedelta(minutes=28), "polling must not count as activity"
+        db.session.execute(db.update(ConsoleSession).values(last_active_at=utcnow() - timedelta(minutes=31)))
+        db.session.commit()
+    send_text(console.test_client(), "PIN 4500 Main St")
+    locked = dispatcher.get("/console/queue/rows", headers={"HX-Request": "true"})
+    page = locked.get_data(as_text=True)
+    assert "Console locked" in page and "1 open request is waiting" in page and "4500 Main St" not in page
+    response = dispatcher.get("/console/")
+    assert response.status_code == 302 and "timed_out=idle" in response.headers["Location"]
+
+
+def test_absolute_timeout(dispatcher: FlaskClient, console: Flask) -> None:
+    with console.app_context():
+        db.session.execute(
+            db.update(ConsoleSession).values(created_at=utcnow() - timedelta(hours=12, minutes=1))
+        )
+        db.session.commit()
+    response = dispatcher.get("/console/")
+    assert response.status_code == 302 and "timed_out=expired" in response.headers["Location"]
+
+
+def test_account_set_up_refuses_common_and_short_passwords_then_enrols_totp(console: Flask) -> None:
+    result = console.test_cli_runner().invoke(
+        args=["users", "create", "new@example.org", "--role", "supervisor"]
+    )
+    assert result.exit_code == 0, result.output
+    link = result.output.strip().splitlines()[-1]
+    path = link.replace("http://127.0.0.1:5000", "")
+    client = console.test_client()
+    for password, message in (
+        ("qwerty123456", "too common"),
+        ("short1!", "at least 12"),
+        ("LeaveMeAlone", "too common"),
+    ):
+        response = client.post(
+            path, data={"csrf_token": csrf_token(client, path), "password": password, "confirm": password}
+        )
+        assert message in response.get_data(as_text=True), password
+    client.post(
+        path, data={"csrf_token": csrf_token(client, path), "password": PASSWORD, "confirm": PASSWORD}
+    )
+    with console.app_context():
+        user = db.session.scalars(select(ConsoleUser).where(ConsoleUser.email == "new@example.org")).one()
+        secret = user.totp_secret
+        assert user.password_hash and user.password_hash.startswith("$argon2id$")
+    page = client.get(path).get_data(as_text=True)
+    assert secret in page and "<svg" in page
+    done = client.post(path, data={"csrf_token": csrf_token(client, path), "code": pyotp.TOTP(secret).now()})
+    assert done.status_code == 302
+    assert client.get(path).status_code == 404, "the link works once"
+
+
+def test_every_console_form_refuses_a_missing_csrf_token(dispatcher: FlaskClient, console: Flask) -> None:
+    for endpoint, method, path in console_routes(console):
+        if method == "POST":
+            response = dispatcher.post(path, data={})
+            assert response.status_code == 400, endpoint
+    assert dispatcher.post("/console/sign-in", data={"email": "x", "password": "y"}).status_code == 400
+    assert dispatcher.get("/console/").status_code == 200, "still signed in"
+
+
+def plan_on(console: Flask, phone: str) -> str:
+    with console.app_context():
+        plan = file_plan(
+            {
+                "person": {"name": "Pat Doe", "preferred_name": "Pat"},
+                "crisis": {"what_helps": "Quiet voice", "triggers": ["sirens"]},
+                "where": {"home_address": "77 Hidden Lane"},
+            },
+            name="Pat Doe",
+            born=date(1980, 1, 1),
+            language="en",
+            cit_requested=True,
+            filed_by="self",
+            phones=[(phone, "person")],
+        )
+        db.session.commit()
+        return plan.reference
+
+
+def test_the_request_workflow_closes_the_loop(dispatcher: FlaskClient, console: Flask) -> None:
+    plan_reference = plan_on(console, TEXTER)
+    send_text(console.test_client(), "PIN 4500 Main St")
+    with console.app_context():
+        reference = db.session.scalar(select(CitRequest.reference))
+    rows = dispatcher.get("/console/queue/rows", headers={"HX-Request": "true"}).get_data(as_text=True)
+    assert reference in rows and "4500 Main St" in rows and "CIT requested" in rows
+
+    token = csrf_token(dispatcher, f"/console/requests/{reference}")
+    dispatcher.post(f"/console/requests/{reference}/acknowledge", data={"csrf_token": token})
+    plan_page = dispatcher.post(
+        f"/console/plans/{plan_reference}", data={"csrf_token": token, "reason": f"CIT request {reference}"}
+    )
+    assert plan_page.status_code == 200 and "Quiet voice" in plan_page.get_data(as_text=True)
+    refused = dispatcher.post(f"/console/plans/{plan_reference}", data={"csrf_token": token, "reason": ""})
+    assert refused.status_code == 400 and "Quiet voice" not in refused.get_data(as_text=True)
+    dispatcher.post(
+        f"/console/requests/{reference}/reply", data={"csrf_token": token, "template": "on_the_way"}
+    )
+    dispatcher.post(
+        f"/console/requests/{reference}/close",
+        data={
+            "csrf_token": token,
+            "disposition": "cit_dispatched",
+            "cad_number": "24-118877",
+            "text_texter": "yes",
+        },
+    )
+
+    with console.app_context():
+        item = db.session.scalars(select(CitRequest)).one()
+        assert (item.status, item.disposition, item.cad_number) == ("closed", "cit_dispatched", "24-118877")
+        assert item.acknowledged_by == "Dispatcher dee@example.org"
+        texts = [
+            m.body
+            for m in db.session.scalars(
+                select(OutboundMessage).where(OutboundMessage.purpose == "texter_reply")
+            )
+        ]
+        assert any("on the way" in body for body in texts) and any("is closed" in body for body in texts)
+        views = db.session.scalars(select(AuditEvent).where(AuditEvent.action == PLAN_VIEW)).all()
+        assert [(v.plan_reference, v.reason) for v in views] == [(plan_reference, f"CIT request {reference}")]
+        actions = [e.action for e in db.session.scalars(select(AuditEvent).order_by(AuditEvent.id))]
+        assert {"sign_in", "request.acknowledge", "request.reply", "request.close", PLAN_VIEW} <= set(actions)
+
+
+def test_plans_are_looked_up_by_phone_code_or_name_and_birth_date(
+    dispatcher: FlaskClient, console: Flask
+) -> None:
+    reference = plan_on(console, "+13145550133")
+    token = csrf_token(dispatcher, "/console/plans")
+    for data in (
+        {"phone": "314.555.0133"},
+        {"reference": reference.lower()},
+        {"name": "pat doe", "birth_date": "1980-01-01"},
+    ):
+        page = dispatcher.post("/console/plans", data={"csrf_token": token, **data}).get_data(as_text=True)
+        assert reference in page and "1 plan found" in page, data
+        assert "Quiet voice" not in page, "no contents before a reason is given"
+
+
+def test_an_unacknowledged_request_is_escalated_to_supervisors(tmp_path: Path) -> None:
+    from tests.fake_twilio import FakeTwilio
+    from tests.text_line_helpers import make_text_line_app
+
+    fake = FakeTwilio().start()
+    try:
+        app = make_text_line_app(tmp_path, fake, PORTAL_SUPERVISOR_NUMBERS="+13145550190")
+        send_text(app.test_client(), "PIN 4500 Main St")
+        with app.app_context():
+            escalate_unacknowledged()
+            assert not db.session.scalars(
+                select(OutboundMessage).where(OutboundMessage.purpose == "supervisor_alert")
+            ).all()
+            db.session.execute(
+                db.update(CitRequest).values(created_at=utcnow() - timedelta(minutes=3, seconds=1))
+            )
+            db.session.commit()
+            escalate_unacknowledged()
+            escalate_unacknowledged()
+            supervisor = db.session.scalars(
+                select(OutboundMessage).where(OutboundMessage.purpose == "supervisor_alert")
+            ).all()
+            assert [m.to_number for m in supervisor] == ["+13145550190"]
+            again = db.session.scalars(select(OutboundMessage).where(OutboundMessage.body.is_not(None))).all()
+            assert (
+                sum("NOT ACKNOWLEDGED" in m.body for m in again) == 3
+            )  # two dispatch numbers, one supervisor
+    finally:
+        fake.stop()
+
+
+def test_admins_deactivate_and_reset_and_it_is_audited(console: Flask) -> None:
+    admin = console.test_client()
+    sign_in(console, admin, "root@example.org", make_user(console, "root@example.org", "admin"))
+    secret = make_user(console, "gone@example.org", "dispatcher")
+    other = console.test_client()
+    sign_in(console, other, "gone@example.org", secret)
+    with console.app_context():
+        user_id = db.session.scalar(select(ConsoleUser.id).where(ConsoleUser.email == "gone@example.org"))
+    token = csrf_token(admin, "/console/users")
+    reset = admin.post(
+        f"/console/users/{user_id}/reset-second-factor", data={"csrf_token": token}, follow_redirects=True
+    )
+    assert "/console/setup/" in reset.get_data(as_text=True)
+    assert other.get("/console/").status_code == 302, "reset ends the user's sessions"
+    admin.post(f"/console/users/{user_id}/deactivate", data={"csrf_token": token})
+    with console.app_context():
+        assert db.session.get(ConsoleUser, user_id).active is False
+        actions = {e.action for e in db.session.scalars(select(AuditEvent))}
+        assert {"user.reset_second_factor", "user.deactivate"} <= actions
