@@ -22,6 +22,7 @@ help:
 	@echo "make lint          ruff, mypy, stale-catalogue check"
 	@echo "make translations  extract, update and compile the gettext catalogues"
 	@echo "make assets        rebuild static/css from assets/ (needs npm; output is committed)"
+	@echo "make bench         measure the text line's speed and memory"
 
 $(INSTALLED): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -63,6 +64,10 @@ translations: $(INSTALLED)
 		cp $(VENV)/messages.pot $(POT); fi
 	$(BIN)/pybabel --quiet update --ignore-pot-creation-date --no-fuzzy-matching --ignore-obsolete -i $(POT) -d translations
 	$(MAKE) catalogues
+
+# Speed and memory of the text line's hot path, measured (never asserted in tests).
+bench: $(INSTALLED) catalogues
+	$(BIN)/python -m tests.bench_text_line
 
 assets:
 	cd assets && npm ci --no-audit --no-fund && npm run build
