@@ -67,6 +67,8 @@ class Settings:
     console_concurrent_sessions: bool = False
     # Seconds before an unacknowledged request is escalated to supervisors.
     acknowledge_within: float = 180.0
+    # Days a closed CIT request (with the texter's messages) is kept before deletion.
+    request_retention_days: int = 365
 
     @property
     def production(self) -> bool:
@@ -152,6 +154,7 @@ class Settings:
             console_absolute_hours=float(environ.get("PORTAL_CONSOLE_ABSOLUTE_HOURS") or 12),
             console_concurrent_sessions=environ.get("PORTAL_CONSOLE_CONCURRENT_SESSIONS", "") == "true",
             acknowledge_within=float(environ.get("PORTAL_ACKNOWLEDGE_WITHIN") or 180),
+            request_retention_days=int(environ.get("PORTAL_REQUEST_RETENTION_DAYS") or 365),
         )
 
 

@@ -40,10 +40,14 @@ def main() -> None:
         delivery = time.perf_counter() - started
     fake.stop()
     timings.sort()
-    print(f"webhook, {TEXTS} texts on SQLite: median {statistics.median(timings) * 1000:.1f} ms, "
-          f"95th percentile {timings[int(TEXTS * 0.95)] * 1000:.1f} ms, peak memory {peak / 1e6:.1f} MB")
-    print(f"outbox, one worker: {TEXTS * len(DISPATCH)} alerts in {delivery:.1f} s "
-          f"({TEXTS * len(DISPATCH) / delivery:.0f} a second)")
+    print(
+        f"webhook, {TEXTS} texts on SQLite: median {statistics.median(timings) * 1000:.1f} ms, "
+        f"95th percentile {timings[int(TEXTS * 0.95)] * 1000:.1f} ms, peak memory {peak / 1e6:.1f} MB"
+    )
+    print(
+        f"outbox, one worker: {TEXTS * len(DISPATCH)} alerts in {delivery:.1f} s "
+        f"({TEXTS * len(DISPATCH) / delivery:.0f} a second)"
+    )
 
 
 if __name__ == "__main__":

@@ -361,3 +361,23 @@ def test_signed_status_callbacks_are_recorded(line: Flask, fake_twilio: FakeTwil
         status = db.session.scalar(select(OutboundMessage.status).where(OutboundMessage.provider_sid == sid))
         assert status == "delivered"
         assert db.session.scalar(select(func.count()).select_from(CitRequest)) == 1
+
+
+def test_closed_requests_are_deleted_after_the_retention_period(line: Flask) -> None:
+    from portal.dispatch.models import RequestMessage
+    from portal.dispatch.retention import delete_old_texter_data
+    from portal.sms.models import InboundMessage
+
+    send_text(line.test_client(), "PIN 4500 Main St")
+    send_text(line.test_client(), "PIN 12 Oak Ave", sender="+13145550161")
+    with line.app_context():
+        first, second = db.session.scalars(select(CitRequest).order_by(CitRequest.id)).all()
+        first.status, first.closed_at = "closed", utcnow() - timedelta(days=366)
+        second.status, second.closed_at = "closed", utcnow() - timedelta(days=300)
+        db.session.execute(db.update(InboundMessage).values(received_at=utcnow() - timedelta(days=2)))
+        db.session.commit()
+        delete_old_texter_data()
+        assert [r.location for r in db.session.scalars(select(CitRequest))] == ["12 Oak Ave"]
+        assert db.session.scalar(select(func.count()).select_from(RequestMessage)) == 1
+        assert all(m.cit_request_id == second.id for m in db.session.scalars(select(OutboundMessage)))
+        assert db.session.scalar(select(func.count()).select_from(InboundMessage)) == 0

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Mapped, mapped_column
 from portal.database import UTCDateTime, utcnow
 from portal.dispatch.alerts import escalate_unacknowledged, escalate_unreached
 from portal.dispatch.outbox import deliver_due
+from portal.dispatch.retention import delete_old_texter_data
 from portal.extensions import db
 from portal.plans import lifecycle as plan_lifecycle
 from portal.sms.conversation import forward_silent_texters
@@ -39,6 +40,7 @@ SCHEDULED_JOBS: tuple[tuple[Callable[[], None], float], ...] = (
     (escalate_unreached, 1.0),
     (escalate_unacknowledged, 5.0),
     (plan_lifecycle.run, 300.0),
+    (delete_old_texter_data, 3600.0),
 )
 
 

@@ -116,6 +116,10 @@ def test_every_other_console_page_passes_axe(page: Page, live_server: str, live_
     expect(page.locator(".portal-error-summary")).to_be_visible()
     check(page, "new request with errors")
 
+    page.goto(live_server + "/console/setup/no-such-link")
+    expect(page.locator("h1")).to_contain_text("not valid")
+    check(page, "set-up link not valid")
+
     # A new user's set-up pages.
     page.goto(live_server + "/console/users")
     page.fill("#email", "newbie@example.org")
