@@ -361,3 +361,20 @@ def test_admins_deactivate_and_reset_and_it_is_audited(console: Flask) -> None:
         assert db.session.get(ConsoleUser, user_id).active is False
         actions = {e.action for e in db.session.scalars(select(AuditEvent))}
         assert {"user.reset_second_factor", "user.deactivate"} <= actions
+
+
+def test_reports_count_without_personal_data(console: Flask) -> None:
+    supervisor = console.test_client()
+    sign_in(console, supervisor, "sue@example.org", make_user(console, "sue@example.org", "supervisor"))
+    send_text(console.test_client(), "PIN 4500 Main St")
+    send_text(console.test_client(), "AYUDA 12 Oak Ave", sender="+13145550162")
+    with console.app_context():
+        first = db.session.scalars(select(CitRequest).order_by(CitRequest.id)).first()
+        first.acknowledged_at = first.created_at + timedelta(minutes=2)
+        first.status, first.disposition = "closed", "co_responder"
+        db.session.commit()
+    page = supervisor.get("/console/reports").get_data(as_text=True)
+    assert "2 requests in all: 2 by text, 0 by voice call." in page
+    assert "<td>Spanish</td><td>1</td>" in page and "<td>Co-responder team</td><td>1</td>" in page
+    assert "<td>2.0</td>" in page
+    assert "4500 Main St" not in page and "555" not in page

@@ -82,4 +82,4 @@ def _no_store(response: Response) -> Response:
     return response
 
 
-from portal.console import admin_views, auth_views, plan_views, queue_views  # noqa: E402,F401
+from portal.console import admin_views, auth_views, plan_views, queue_views, reports  # noqa: E402,F401

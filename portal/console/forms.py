@@ -53,7 +53,7 @@ class CloseForm(FlaskForm):
     disposition = SelectField(_l("Disposition"), choices=DISPOSITIONS)
     cad_number = StringField(_l("CAD incident number"), validators=[Optional(), Length(max=40)])
     text_texter = RadioField(
-        _l("Text the texter that the request is closed?"),
+        _l("Tell the texter by text that the request is closed?"),
         choices=[("yes", _l("Yes")), ("no", _l("No"))],
         default="yes",
     )
