@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 from flask import Flask
+from werkzeug.middleware.proxy_fix import ProxyFix
 
 from portal import settings as settings_module
 from portal.settings import Settings
@@ -25,6 +26,9 @@ def create_app(
     )
     settings = settings_module.load(Path(app.instance_path), environ)
     configure(app, settings)
+    if settings.trusted_proxies:
+        n = settings.trusted_proxies
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=n, x_proto=n, x_host=n)  # type: ignore[method-assign]
     if test_config:
         app.config.update(test_config)
     register_extensions(app)

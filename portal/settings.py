@@ -69,6 +69,9 @@ class Settings:
     acknowledge_within: float = 180.0
     # Days a closed CIT request (with the texter's messages) is kept before deletion.
     request_retention_days: int = 365
+    # How many reverse proxies (load balancer, nginx) stand in front of the app, so that
+    # per-visitor rate limits see the visitor's address, not the proxy's.
+    trusted_proxies: int = 0
 
     @property
     def production(self) -> bool:
@@ -155,6 +158,7 @@ class Settings:
             console_concurrent_sessions=environ.get("PORTAL_CONSOLE_CONCURRENT_SESSIONS", "") == "true",
             acknowledge_within=float(environ.get("PORTAL_ACKNOWLEDGE_WITHIN") or 180),
             request_retention_days=int(environ.get("PORTAL_REQUEST_RETENTION_DAYS") or 365),
+            trusted_proxies=int(environ.get("PORTAL_TRUSTED_PROXIES") or 0),
         )
 
 

@@ -45,3 +45,22 @@ def test_keys_are_stored_hashed(tmp_path: Path, redis_url: str) -> None:
         limiter.allow("code-phone:+13145550100", 5, 60)
     keys = [key.decode() for key in redis.Redis.from_url(redis_url).keys("*")]
     assert keys and all("5550100" not in key for key in keys)
+
+
+def test_behind_a_proxy_limits_count_each_visitor_not_the_proxy(tmp_path: Path) -> None:
+    from flask_migrate import upgrade
+
+    app = create_app(
+        {"TESTING": True, "WTF_CSRF_ENABLED": False},
+        environ=make_environ(tmp_path, PORTAL_TRUSTED_PROXIES="1"),
+    )
+    with app.app_context():
+        upgrade()
+    client = app.test_client()
+    proxy = {"REMOTE_ADDR": "10.0.0.2"}
+    for visitor in range(12):  # more visitors than one address may start plans in an hour
+        headers = {"X-Forwarded-For": f"203.0.113.{visitor}"}
+        response = client.post(
+            "/crisis-plan/start", data={"action": "new"}, headers=headers, environ_base=proxy
+        )
+        assert response.status_code == 302, visitor

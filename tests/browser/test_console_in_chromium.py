@@ -105,7 +105,13 @@ def test_a_texted_request_from_arrival_to_closing(page: Page, live_server: str, 
 def test_every_other_console_page_passes_axe(page: Page, live_server: str, live_app: Flask) -> None:
     secret = make_user(live_app, "admin@example.org", "admin")
     sign_in_page(page, live_server, "admin@example.org", secret)
-    for path in ("/console/plans", "/console/requests/new", "/console/reports", "/console/audit", "/console/users"):
+    for path in (
+        "/console/plans",
+        "/console/requests/new",
+        "/console/reports",
+        "/console/audit",
+        "/console/users",
+    ):
         page.goto(live_server + path)
         check(page, path)
     page.goto(live_server + "/console/plans")
