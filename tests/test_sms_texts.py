@@ -7,6 +7,7 @@ from datetime import date
 import pytest
 from flask import Flask
 
+from portal.database import utcnow
 from portal.dispatch.alerts import alert_text
 from portal.dispatch.models import CitRequest
 from portal.i18n import LANGUAGES
@@ -42,6 +43,7 @@ def request(location: str | None, source: str = "texted") -> CitRequest:
 
 def plan() -> CrisisPlan:
     return CrisisPlan(
+        confirmed_at=utcnow(),
         reference="WWWW-WWWW",
         cit_requested=True,
         person_confirmed_at=None,
