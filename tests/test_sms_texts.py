@@ -88,3 +88,13 @@ def test_no_plan_contents_in_an_alert(app: Flask) -> None:
     assert "Canary" not in body and "sirens" not in body
     assert "WWWW-WWWW" in body and "asks for CIT" in body and "not confirmed by person" in body
     assert date.today().isoformat() not in body
+
+
+def test_an_expired_plan_is_flagged(app: Flask) -> None:
+    from datetime import timedelta
+
+    expired = plan()
+    expired.confirmed_at = utcnow() - timedelta(days=380)
+    with app.test_request_context():
+        assert ", expired" in alert_text(request("4500 Main St"), expired)
+        assert ", expired" not in alert_text(request("4500 Main St"), plan())
