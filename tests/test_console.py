@@ -378,3 +378,32 @@ def test_reports_count_without_personal_data(console: Flask) -> None:
     assert "<td>Spanish</td><td>1</td>" in page and "<td>Co-responder team</td><td>1</td>" in page
     assert "<td>2.0</td>" in page
     assert "4500 Main St" not in page and "555" not in page
+
+
+def test_a_supervisor_withdraws_a_plan_for_a_family_that_lost_its_phones(console: Flask) -> None:
+    from portal.plans.models import CrisisPlan
+
+    reference = plan_on(console, "+13145550134")
+    supervisor = console.test_client()
+    sign_in(console, supervisor, "sid@example.org", make_user(console, "sid@example.org", "supervisor"))
+    token = csrf_token(supervisor, "/console/plans")
+    page = supervisor.post(
+        f"/console/plans/{reference}", data={"csrf_token": token, "reason": "family called"}
+    ).get_data(as_text=True)
+    assert "Withdraw and delete plan" in page
+    assert (
+        supervisor.post(
+            f"/console/plans/{reference}/withdraw", data={"csrf_token": token, "reason": ""}
+        ).status_code
+        == 302
+    )
+    with console.app_context():
+        assert db.session.scalar(select(CrisisPlan.id)) is not None, "no reason, no withdrawal"
+    supervisor.post(
+        f"/console/plans/{reference}/withdraw",
+        data={"csrf_token": token, "reason": "lost phones, new plan K7QM"},
+    )
+    with console.app_context():
+        assert db.session.scalar(select(CrisisPlan.id)) is None
+        event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "plan.withdraw")).one()
+        assert (event.plan_reference, event.reason) == (reference, "lost phones, new plan K7QM")

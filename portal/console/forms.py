@@ -86,6 +86,16 @@ class ViewPlanForm(FlaskForm):
     )
 
 
+class WithdrawPlanForm(FlaskForm):
+    reason = StringField(
+        _l("Why is the plan withdrawn?"),
+        validators=[DataRequired(message=_l("Give the reason for withdrawing the plan.")), Length(max=200)],
+        description=_l(
+            "For example: the family lost their phones and asked by phone; a new plan replaces it."
+        ),
+    )
+
+
 class AuditSearchForm(FlaskForm):
     class Meta:
         csrf = False  # a search (GET) changes nothing

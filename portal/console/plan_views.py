@@ -3,18 +3,24 @@ plan needs a reason and is written to the audit trail, which the registrant can 
 
 from __future__ import annotations
 
-from flask import abort, g, render_template
+from flask import abort, flash, g, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
 
 from portal import audit
 from portal.console import bp, requires
-from portal.console.forms import LookupForm, ViewPlanForm
+from portal.console.forms import LookupForm, ViewPlanForm, WithdrawPlanForm
 from portal.database import utcnow
 from portal.extensions import db
 from portal.phones import for_display
 from portal.plans.display import plan_sections
 from portal.plans.models import CrisisPlan
-from portal.plans.services import find_plan_by_reference, find_plans_by_name_and_birth, find_plans_by_phone
+from portal.plans.services import (
+    find_plan_by_reference,
+    find_plans_by_name_and_birth,
+    find_plans_by_phone,
+    withdraw_plan,
+)
 
 
 @bp.route("/plans", methods=["GET", "POST"])
@@ -70,4 +76,29 @@ def view_plan(reference: str) -> ResponseReturnValue:
         phones=[(for_display(phone.number), phone.role) for phone in plan.phones],
         reason=form.reason.data,
         now=utcnow(),
+        withdraw_form=WithdrawPlanForm(formdata=None),
     )
+
+
+@bp.post("/plans/<reference>/withdraw")
+@requires("supervisor")
+def withdraw(reference: str) -> ResponseReturnValue:
+    """A family who lost every phone on their plan asks the program to withdraw it."""
+    plan = find_plan_by_reference(reference)
+    if plan is None:
+        abort(404)
+    form = WithdrawPlanForm()
+    if not form.validate_on_submit():
+        flash(_("Give the reason for withdrawing the plan."), "error")
+        return redirect(url_for("console.lookup"))
+    withdraw_plan(plan)
+    audit.record(
+        "plan.withdraw",
+        actor_id=g.console_user.id,
+        actor_name=g.console_user.display_name,
+        plan_reference=reference,
+        reason=form.reason.data.strip(),
+    )
+    db.session.commit()
+    flash(_("Plan %(reference)s is deleted.", reference=reference), "success")
+    return redirect(url_for("console.lookup"))
