@@ -4,11 +4,9 @@ from flask import Blueprint
 
 bp = Blueprint("plans", __name__)
 
-from portal.plans import filing, registrant  # noqa: E402,F401  (routes register on bp)
+from portal.plans import display, filing, registrant  # noqa: E402,F401  (routes register on bp)
 
 
 @bp.app_context_processor
 def _plan_helpers() -> dict[str, object]:
-    from portal.plans.display import plan_sections
-
-    return {"plan_sections": plan_sections}
+    return {"plan_sections": display.plan_sections}

@@ -6,9 +6,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from werkzeug.datastructures import MultiDict
 from wtforms import Field
 
 from portal.plans.drafts import to_formdata
+from portal.plans.filing import FORM_STEPS
 from portal.plans.models import CrisisPlan
 
 
@@ -38,10 +40,6 @@ def answer_text(field: Field) -> str:
 
 
 def plan_sections(plan: CrisisPlan) -> list[Section]:
-    from werkzeug.datastructures import MultiDict
-
-    from portal.plans.filing import FORM_STEPS
-
     sections = []
     for step in FORM_STEPS:
         if step.slug not in plan.details or step.form is None:
