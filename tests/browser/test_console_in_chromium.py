@@ -67,6 +67,7 @@ def test_a_texted_request_from_arrival_to_closing(page: Page, live_server: str, 
     check(page, "queue with a request")
 
     page.click(f"text={reference}")
+    expect(page.locator("h1")).to_contain_text(reference)
     check(page, "request")
     page.click("button:has-text('Acknowledge')")
     expect(page.locator("main")).to_contain_text("Acknowledged by")
@@ -116,6 +117,7 @@ def test_every_other_console_page_passes_axe(page: Page, live_server: str, live_
         check(page, path)
     page.goto(live_server + "/console/plans")
     page.click("main button[type=submit]")  # an empty search shows "0 plans found"
+    expect(page.locator("main")).to_contain_text("0 plans found")
     check(page, "look-up result")
     page.goto(live_server + "/console/requests/new")
     page.click("main button[type=submit]")

@@ -51,8 +51,10 @@ def test_file_a_complete_plan(page: Page, live_server: str, live_app: Flask, pre
     page.click(NEXT)
 
     # Phones: a code by text message, read from what the SMS backend was given.
+    expect(page.locator("#add-number")).to_be_visible()
     check(page, "phones")
     page.click("button[name=action][value=add]")
+    expect(page.locator(".portal-error-summary")).to_be_visible()
     check(page, "phones with errors")
     page.fill("#add-number", "(314) 555-0100" if not prefix else "314.555.0188")
     page.check("#add-role-1")
@@ -65,25 +67,32 @@ def test_file_a_complete_plan(page: Page, live_server: str, live_app: Flask, pre
     check(page, "phones verified")
     page.click(NEXT)
 
+    expect(page.locator("#what_helps")).to_be_visible()
     check(page, "crisis")
     page.click(NEXT)
+    expect(page.locator(".portal-error-summary")).to_be_visible()
     check(page, "crisis with errors")
     page.fill("#what_helps", "Quiet voice")
     page.check("#triggers-0")
     page.click(NEXT)
 
+    expect(page.locator("#medications")).to_be_visible()
     check(page, "care")
     page.fill("#medications", "Lithium")
     page.click(NEXT)
 
+    expect(page.locator("#emergency_contacts")).to_be_visible()
     check(page, "people")
     page.click(NEXT)
+    expect(page.locator(".portal-error-summary")).to_be_visible()
     check(page, "people with errors")
     page.fill("#emergency_contacts", "Mother")
     page.click(NEXT)
 
+    expect(page.locator("#understood")).to_be_visible()
     check(page, "consent")
     page.click(NEXT)
+    expect(page.locator(".portal-error-summary")).to_be_visible()
     check(page, "consent with errors")
     page.check("#cit_requested")
     page.check("#filed_by-0")
@@ -92,6 +101,7 @@ def test_file_a_complete_plan(page: Page, live_server: str, live_app: Flask, pre
     page.click(NEXT)
 
     # The plan, its reference code and its card.
+    expect(page.locator("h1")).to_have_text(re.compile(r"[2-9A-Z]{4}-[2-9A-Z]{4}"))
     heading = page.locator("h1").inner_text()
     assert re.search(r"[2-9A-Z]{4}-[2-9A-Z]{4}", heading), heading
     reference = re.search(r"[2-9A-Z]{4}-[2-9A-Z]{4}", heading).group(0)  # type: ignore[union-attr]
