@@ -31,6 +31,7 @@ from tests.text_line_helpers import (
     running_worker,
     send_text,
     signed,
+    wait_until,
 )
 
 
@@ -197,7 +198,7 @@ def test_plan_contents_never_reach_an_sms_or_a_log_line(
         client = line.test_client()
         replies = [reply_text(send_text(client, body)) for body in ("PIN", "1", "still here")]
         with running_worker(line):
-            time.sleep(1.5)
+            wait_until(lambda: len(fake_twilio.messages) >= 2 * len(DISPATCH))  # alert and update
     assert all(canary not in reply for reply in replies)
     assert all(canary not in body for _to, body in outbox(line))
     assert all(canary not in m.body for m in fake_twilio.messages)
@@ -296,10 +297,10 @@ def test_with_the_api_down_fallback_and_bounce_back_are_attempted_within_75_seco
     assert all(60 <= seconds < 75 for seconds in first_try.values()), first_try
 
 
-def test_an_accepted_alert_means_no_escalation(line: Flask) -> None:
+def test_an_accepted_alert_means_no_escalation(line: Flask, fake_twilio: FakeTwilio) -> None:
     send_text(line.test_client(), "PIN 4500 Main St")
     with running_worker(line):
-        time.sleep(1)
+        wait_until(lambda: len(fake_twilio.messages) == len(DISPATCH))
     with line.app_context():
         db.session.execute(db.update(CitRequest).values(created_at=utcnow() - timedelta(minutes=5)))
         db.session.commit()
@@ -333,7 +334,7 @@ def test_twilio_status_callbacks_reach_the_app_over_http(line: Flask, fake_twili
     try:
         send_text(line.test_client(), "PIN 4500 Main St")
         with running_worker(line):
-            time.sleep(1)
+            wait_until(lambda: len(fake_twilio.messages) == len(DISPATCH))
         first, second = fake_twilio.messages
         app_url = f"http://127.0.0.1:{server.server_port}"
         assert send_status(app_url, first, "delivered") == 204
@@ -351,7 +352,7 @@ def test_twilio_status_callbacks_reach_the_app_over_http(line: Flask, fake_twili
 def test_signed_status_callbacks_are_recorded(line: Flask, fake_twilio: FakeTwilio) -> None:
     send_text(line.test_client(), "PIN 4500 Main St")
     with running_worker(line):
-        time.sleep(1)
+        wait_until(lambda: len(fake_twilio.messages) == len(DISPATCH))
     sid = fake_twilio.messages[0].sid
     params = {"MessageSid": sid, "MessageStatus": "delivered"}
     client = line.test_client()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import itertools
 import re
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -94,3 +95,11 @@ def running_worker(app: Flask, count: int = 1) -> Iterator[None]:
         stop.set()
         for thread in threads:
             thread.join(timeout=15)
+
+
+def wait_until(condition, seconds: float = 15.0) -> None:  # type: ignore[no-untyped-def]
+    """Wait for something a worker does in the background; fail after `seconds`."""
+    deadline = time.monotonic() + seconds
+    while not condition():
+        assert time.monotonic() < deadline, "timed out waiting"
+        time.sleep(0.05)
