@@ -30,6 +30,13 @@ def requires(role: str) -> Callable[[View], View]:
     return decorator
 
 
+def audit_action(action: str, **fields: Any) -> None:
+    """An audit row for what the signed-in console user just did."""
+    from portal import audit
+
+    audit.record(action, actor_id=g.console_user.id, actor_name=g.console_user.display_name, **fields)
+
+
 def is_background_poll() -> bool:
     """The queue's own polling (htmx, or the no-script refresh) is not activity."""
     return bool(request.headers.get("HX-Request")) or request.args.get("auto") == "1"

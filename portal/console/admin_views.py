@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from portal import audit
 from portal.audit import AuditEvent
-from portal.console import bp, requires
+from portal.console import audit_action, bp, requires
 from portal.console.accounts import new_setup_link
 from portal.console.forms import AuditSearchForm, ButtonForm, NewUserForm
 from portal.console.models import ConsoleSession, ConsoleUser
@@ -32,7 +32,7 @@ def audit_trail() -> ResponseReturnValue:
     if form.plan_reference.data:
         query = query.where(AuditEvent.plan_reference == form.plan_reference.data.strip().upper())
     events = list(db.session.scalars(query))
-    audit.record("audit.read", actor_id=g.console_user.id, actor_name=g.console_user.display_name)
+    audit_action("audit.read")
     db.session.commit()
     return render_template("console/audit.html", form=form, events=events)
 
@@ -57,10 +57,8 @@ def users() -> ResponseReturnValue:
         else:
             user, link = create_user(email, form.role.data)
             db.session.flush()
-            audit.record(
+            audit_action(
                 "user.create",
-                actor_id=g.console_user.id,
-                actor_name=g.console_user.display_name,
                 reason=user.email,
             )
             db.session.commit()
@@ -82,10 +80,8 @@ def deactivate_user(user_id: int) -> ResponseReturnValue:
     if ButtonForm().validate_on_submit() and user.id != g.console_user.id:
         user.active = False
         db.session.execute(db.delete(ConsoleSession).where(ConsoleSession.user_id == user.id))
-        audit.record(
+        audit_action(
             "user.deactivate",
-            actor_id=g.console_user.id,
-            actor_name=g.console_user.display_name,
             reason=user.email,
         )
         db.session.commit()
@@ -103,10 +99,8 @@ def reset_second_factor(user_id: int) -> ResponseReturnValue:
     token = new_setup_link(user)
     user.password_hash = None
     db.session.execute(db.delete(ConsoleSession).where(ConsoleSession.user_id == user.id))
-    audit.record(
+    audit_action(
         "user.reset_second_factor",
-        actor_id=g.console_user.id,
-        actor_name=g.console_user.display_name,
         reason=user.email,
     )
     db.session.commit()

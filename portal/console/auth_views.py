@@ -6,7 +6,7 @@ import io
 
 import qrcode
 import qrcode.image.svg
-from flask import current_app, flash, g, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from werkzeug.wrappers import Response
 
 from portal import audit
-from portal.console import COOKIE, bp, requires
+from portal.console import COOKIE, audit_action, bp, requires
 from portal.console.accounts import (
     end_session,
     find_session,
@@ -103,7 +103,7 @@ def second_factor() -> ResponseReturnValue:
 def sign_out() -> ResponseReturnValue:
     if ButtonForm().validate_on_submit():
         end_session(request.cookies.get(COOKIE, ""))
-        audit.record("sign_out", actor_id=g.console_user.id, actor_name=g.console_user.display_name)
+        audit_action("sign_out")
         db.session.commit()
     response = redirect(url_for("console.sign_in"))
     response.delete_cookie(COOKIE, path="/console")

@@ -3,12 +3,12 @@ plan needs a reason and is written to the audit trail, which the registrant can 
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, url_for
+from flask import abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from portal import audit
-from portal.console import bp, requires
+from portal.console import audit_action, bp, requires
 from portal.console.forms import LookupForm, ViewPlanForm, WithdrawPlanForm
 from portal.database import utcnow
 from portal.extensions import db
@@ -38,10 +38,8 @@ def lookup() -> ResponseReturnValue:
             found = find_plans_by_name_and_birth(form.name.data, form.birth_date.data)
         else:
             found = []
-        audit.record(
+        audit_action(
             "plan.search",
-            actor_id=g.console_user.id,
-            actor_name=g.console_user.display_name,
             outcome=f"{len(found)} found",
         )
         db.session.commit()
@@ -59,10 +57,8 @@ def view_plan(reference: str) -> ResponseReturnValue:
     form = ViewPlanForm()
     if not form.validate_on_submit():
         return render_template("console/plan_reason.html", plan=plan, form=form), 400
-    audit.record(
+    audit_action(
         audit.PLAN_VIEW,
-        actor_id=g.console_user.id,
-        actor_name=g.console_user.display_name,
         plan_reference=plan.reference,
         reason=form.reason.data.strip(),
     )
@@ -92,10 +88,8 @@ def withdraw(reference: str) -> ResponseReturnValue:
         flash(_("Give the reason for withdrawing the plan."), "error")
         return redirect(url_for("console.lookup"))
     withdraw_plan(plan)
-    audit.record(
+    audit_action(
         "plan.withdraw",
-        actor_id=g.console_user.id,
-        actor_name=g.console_user.display_name,
         plan_reference=reference,
         reason=form.reason.data.strip(),
     )

@@ -7,17 +7,16 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from portal import audit
-from portal.console import bp, requires
+from portal.console import audit_action, bp, requires
 from portal.console.forms import DISPOSITIONS, ButtonForm, CloseForm, ManualRequestForm, NoteForm, ReplyForm
 from portal.database import utcnow
+from portal.dispatch.alerts import queue_texter_text
 from portal.dispatch.models import CitRequest, RequestMessage
-from portal.dispatch.outbox import OutboundMessage, queue_message
+from portal.dispatch.outbox import OutboundMessage
 from portal.extensions import db
 from portal.i18n import BY_CODE, LANGUAGES
 from portal.phones import InvalidPhone, for_display, phone_index, to_e164
 from portal.sms import texts
-from portal.sms.models import OptOut
 
 
 def open_requests() -> list[CitRequest]:
@@ -96,10 +95,8 @@ def request_page(reference: str) -> ResponseReturnValue:
 
 
 def changed(item: CitRequest, action: str) -> ResponseReturnValue:
-    audit.record(
+    audit_action(
         action,
-        actor_id=g.console_user.id,
-        actor_name=g.console_user.display_name,
         request_reference=item.reference,
     )
     db.session.commit()
@@ -132,12 +129,9 @@ def add_note(reference: str) -> ResponseReturnValue:
 
 
 def text_texter(item: CitRequest, body: str) -> bool:
-    """Queue a text to the texter through the outbox, unless they opted out."""
-    if item.source != "sms" or not item.callback_number or db.session.get(OptOut, item.callback_index):
+    """Text the texter (unless they opted out) and keep the text in the request's thread."""
+    if not queue_texter_text(item, body):
         return False
-    queue_message(
-        to=item.callback_number, body=body, sender="line", purpose="texter_reply", cit_request_id=item.id
-    )
     item.messages.append(RequestMessage(direction="out", body=body, author=g.console_user.display_name))
     return True
 

@@ -32,6 +32,23 @@ log = logging.getLogger(__name__)
 REACHED = ("accepted", "sending", "sent", "delivered")
 
 
+def queue_texter_text(request: CitRequest, body: str) -> bool:
+    """Text the texter of a request through the outbox, unless there is none or they
+    opted out (STOP). Returns whether a text was queued."""
+    if request.source != "sms" or not request.callback_number:
+        return False
+    if db.session.get(OptOut, request.callback_index) is not None:
+        return False
+    queue_message(
+        to=request.callback_number,
+        body=body,
+        sender="line",
+        purpose="texter_reply",
+        cit_request_id=request.id,
+    )
+    return True
+
+
 def console_link(request: CitRequest) -> str:
     settings: Settings = current_app.config["PORTAL_SETTINGS"]
     return f"{settings.public_url}/console/requests/{request.reference}"
@@ -117,18 +134,7 @@ def escalate_unreached() -> None:
                 purpose="fallback_alert",
                 cit_request_id=request.id,
             )
-        if (
-            request.callback_number
-            and request.source == "sms"
-            and db.session.get(OptOut, request.callback_index) is None
-        ):
-            queue_message(
-                to=request.callback_number,
-                body=texts.bounce_back(request.language),
-                sender="line",
-                purpose="texter_reply",
-                cit_request_id=request.id,
-            )
+        queue_texter_text(request, texts.bounce_back(request.language))
     db.session.commit()
 
 

@@ -9,6 +9,7 @@ from datetime import timedelta
 from flask_babel import gettext as _
 from sqlalchemy import select
 
+from portal import ratelimit
 from portal.crypto import vault
 from portal.database import utcnow
 from portal.dispatch.outbox import queue_message
@@ -43,6 +44,13 @@ def send_code(number: str, purpose: str, message: str) -> None:
         purpose="phone_code",
         give_up_after=CODE_LIFETIME,
     )
+
+
+def may_send_code(number: str, visitor: str | None) -> bool:
+    """At most 5 codes an hour to one phone and 20 an hour to one visitor (counts one)."""
+    return ratelimit.allow(
+        f"code-phone:{phone_index(number)}", limit=5, window_seconds=3600
+    ) and ratelimit.allow(f"code-ip:{visitor}", limit=20, window_seconds=3600)
 
 
 def is_locked(number: str) -> bool:

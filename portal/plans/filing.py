@@ -17,9 +17,9 @@ from portal import ratelimit
 from portal.database import utcnow
 from portal.extensions import db
 from portal.i18n import BY_CODE, localized_route
-from portal.phones import for_sentence, phone_index
+from portal.phones import for_sentence
 from portal.plans import bp, drafts
-from portal.plans.codes import CodeCheck, check_code, explain, send_code
+from portal.plans.codes import CodeCheck, check_code, explain, may_send_code, send_code
 from portal.plans.forms import (
     AddPhoneForm,
     ButtonForm,
@@ -262,9 +262,7 @@ def save_phones(draft: PlanDraft, listed: list[dict[str, Any]]) -> None:
 def send_code_or_explain(number: str, error_target: Any) -> bool:
     """Queue a verification code unless this phone or this visitor asked too often."""
     field = getattr(error_target, "number", error_target)
-    allowed = ratelimit.allow(f"code-phone:{phone_index(number)}", limit=5, window_seconds=3600)
-    allowed = allowed and ratelimit.allow(f"code-ip:{request.remote_addr}", limit=20, window_seconds=3600)
-    if not allowed:
+    if not may_send_code(number, request.remote_addr):
         field.errors = [_("Too many codes were asked for. Please try again in an hour.")]
         return False
     send_code(number, "verify", _("Call for the Pin: your code is {code}. It works for 10 minutes."))

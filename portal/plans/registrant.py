@@ -15,7 +15,6 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from sqlalchemy import select
 
-from portal import ratelimit
 from portal.audit import plan_views
 from portal.database import utcnow
 from portal.extensions import db
@@ -23,7 +22,7 @@ from portal.i18n import BY_CODE, localized_route
 from portal.links import public_link
 from portal.phones import for_display, for_sentence, phone_index
 from portal.plans import bp, drafts
-from portal.plans.codes import CodeCheck, check_code, explain, is_locked, send_code
+from portal.plans.codes import CodeCheck, check_code, explain, is_locked, may_send_code, send_code
 from portal.plans.forms import ButtonForm, CodeForm, SignInForm
 from portal.plans.models import CrisisPlan, PlanPhone
 from portal.plans.services import find_plans_by_phone, renew_plan, withdraw_plan
@@ -70,9 +69,7 @@ def sign_in() -> ResponseReturnValue:
     form = SignInForm()
     if form.validate_on_submit() and not form.website.data:
         number = form.number.data
-        allowed = ratelimit.allow(f"code-phone:{phone_index(number)}", limit=5, window_seconds=3600)
-        allowed = allowed and ratelimit.allow(f"code-ip:{request.remote_addr}", limit=20, window_seconds=3600)
-        if not allowed:
+        if not may_send_code(number, request.remote_addr):
             form.number.errors = [_("Too many codes were asked for. Please try again in an hour.")]
         else:
             can_sign_in = any(

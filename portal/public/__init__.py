@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-import phonenumbers
 from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import LazyString
@@ -18,6 +17,7 @@ from portal.i18n import (
     language_for_accept_header,
     localized_route,
 )
+from portal.phones import for_display
 
 bp = Blueprint("public", __name__)
 
@@ -79,12 +79,5 @@ def _pages() -> dict[str, object]:
         "pages": PAGES,
         "agency": current_app.extensions["agency"],
         "public_url": settings.public_url,
-        "text_line_number": display_number(settings.twilio_from_number),
+        "text_line_number": for_display(settings.twilio_from_number) if settings.twilio_from_number else None,
     }
-
-
-def display_number(e164: str | None) -> str | None:
-    """A U.S. number as residents write it: (314) 555-0100."""
-    if not e164:
-        return None
-    return phonenumbers.format_number(phonenumbers.parse(e164, "US"), phonenumbers.PhoneNumberFormat.NATIONAL)

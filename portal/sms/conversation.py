@@ -14,9 +14,8 @@ from sqlalchemy import select
 
 from portal import ratelimit
 from portal.database import utcnow
-from portal.dispatch.alerts import queue_dispatch_alerts, queue_update_alerts
+from portal.dispatch.alerts import queue_dispatch_alerts, queue_texter_text, queue_update_alerts
 from portal.dispatch.models import CitRequest, RequestMessage
-from portal.dispatch.outbox import queue_message
 from portal.extensions import db
 from portal.phones import phone_index
 from portal.plans.models import CrisisPlan
@@ -177,12 +176,5 @@ def forward_silent_texters() -> None:
         waiting = waiting.with_for_update(skip_locked=True)
     for conversation in db.session.scalars(waiting).all():
         request = open_request(conversation, location=None, source="none")
-        if db.session.get(OptOut, conversation.number_index) is None:
-            queue_message(
-                to=conversation.number,
-                body=texts.sent_without_location(conversation.language, request.reference),
-                sender="line",
-                purpose="texter_reply",
-                cit_request_id=request.id,
-            )
+        queue_texter_text(request, texts.sent_without_location(conversation.language, request.reference))
     db.session.commit()
