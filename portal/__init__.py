@@ -86,8 +86,8 @@ def register_models() -> None:
     import portal.audit
     import portal.console.models
     import portal.dispatch.models
-    import portal.dispatch.outbox
-    import portal.dispatch.worker
+    import portal.messaging.outbox
+    import portal.worker
     import portal.plans.models
     import portal.sms.models  # noqa: F401
 
@@ -120,7 +120,7 @@ def register_errorhandlers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     from portal import demo, keys
     from portal.console import admin_views
-    from portal.dispatch import worker
+    from portal import worker
 
     admin_views.init_app(app)
     demo.init_app(app)

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.database import utcnow
-from portal.dispatch.outbox import OutboundMessage
-from portal.dispatch.worker import latest_heartbeat
+from portal.messaging.outbox import OutboundMessage
+from portal.worker import latest_heartbeat
 from portal.extensions import db
 
 bp = Blueprint("health", __name__)

@@ -24,6 +24,9 @@ class Language:
     tag: str  # BCP 47, for <html lang> and hreflang
     name: str  # the language named in itself, for the switcher
     english_name: str  # for dispatch, who read English
+    # The word this language's readers text to the CIT line (the public page names it);
+    # texting it gets replies in this language.
+    text_keyword: str
     rtl: bool = False
 
     @property
@@ -32,12 +35,12 @@ class Language:
 
 
 LANGUAGES = (
-    Language("en", "en", "en", "English", "English"),
-    Language("es", "es", "es", "Español", "Spanish"),
-    Language("bs", "bs", "bs", "Bosanski", "Bosnian"),
-    Language("vi", "vi", "vi", "Tiếng Việt", "Vietnamese"),
-    Language("zh", "zh_Hans", "zh-Hans", "简体中文", "Chinese"),
-    Language("ar", "ar", "ar", "العربية", "Arabic", rtl=True),
+    Language("en", "en", "en", "English", "English", "PIN"),
+    Language("es", "es", "es", "Español", "Spanish", "AYUDA"),
+    Language("bs", "bs", "bs", "Bosanski", "Bosnian", "POMOĆ"),
+    Language("vi", "vi", "vi", "Tiếng Việt", "Vietnamese", "CỨU"),
+    Language("zh", "zh_Hans", "zh-Hans", "简体中文", "Chinese", "求助"),
+    Language("ar", "ar", "ar", "العربية", "Arabic", "مساعدة", rtl=True),
 )
 BY_CODE = {language.code: language for language in LANGUAGES}
 ENGLISH = BY_CODE["en"]
@@ -97,6 +100,14 @@ def localized_route(blueprint: Blueprint, rule: str, **options: Any) -> Callable
 
 def is_localized(endpoint: str | None) -> bool:
     return bool(endpoint) and current_app.url_map.is_endpoint_expecting(endpoint, "lang_code")
+
+
+def in_language(language: str, render: Callable[[], str]) -> str:
+    """A text rendered in a language other than the page's: a text message to a texter."""
+    from flask_babel import force_locale
+
+    with force_locale(BY_CODE[language].catalogue):
+        return str(render())
 
 
 def url_for_language(language: Language) -> str | None:

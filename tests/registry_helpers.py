@@ -9,7 +9,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from portal.dispatch.outbox import OutboundMessage
+from portal.messaging.outbox import OutboundMessage
 from portal.extensions import db
 
 CSRF = re.compile(r'name="([\w-]*csrf_token)" type="hidden" value="([^"]+)"')

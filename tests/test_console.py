@@ -17,7 +17,7 @@ from portal.console.models import ConsoleSession, ConsoleUser
 from portal.database import utcnow
 from portal.dispatch.alerts import escalate_unacknowledged
 from portal.dispatch.models import CitRequest
-from portal.dispatch.outbox import OutboundMessage
+from portal.messaging.outbox import OutboundMessage
 from portal.extensions import db
 from portal.plans.services import file_plan
 from tests.console_helpers import PASSWORD, csrf_token, make_user, sign_in

@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from portal import create_app
 from portal.database import utcnow
-from portal.dispatch.outbox import (
+from portal.messaging.outbox import (
     OutboundMessage,
     claim_batch,
     deliver_due,
@@ -25,7 +25,7 @@ from portal.dispatch.outbox import (
 )
 from portal.extensions import db
 from portal.sms import gateway as gateway_module
-from portal.sms.gateway import make_gateway
+from portal.messaging.gateway import make_gateway
 from tests.conftest import make_environ
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 

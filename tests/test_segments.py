@@ -1,6 +1,6 @@
 import pytest
 
-from portal.sms.segments import is_gsm7, segment_count
+from portal.messaging.segments import is_gsm7, segment_count
 
 
 @pytest.mark.parametrize(

@@ -13,7 +13,7 @@ from portal.dispatch.models import CitRequest
 from portal.i18n import LANGUAGES
 from portal.plans.models import CrisisPlan
 from portal.sms import texts
-from portal.sms.segments import is_gsm7, segment_count
+from portal.messaging.segments import is_gsm7, segment_count
 
 
 @pytest.mark.parametrize("language", LANGUAGES, ids=lambda language: language.code)

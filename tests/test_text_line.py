@@ -16,7 +16,7 @@ from sqlalchemy import func, select
 from portal.database import utcnow
 from portal.dispatch.alerts import escalate_unreached
 from portal.dispatch.models import CitRequest
-from portal.dispatch.outbox import OutboundMessage
+from portal.messaging.outbox import OutboundMessage
 from portal.extensions import db
 from portal.plans.services import file_plan
 from portal.sms.conversation import forward_silent_texters
@@ -368,6 +368,7 @@ def test_closed_requests_are_deleted_after_the_retention_period(line: Flask) -> 
     from portal.dispatch.models import RequestMessage
     from portal.dispatch.retention import delete_old_texter_data
     from portal.sms.models import InboundMessage
+    from portal.sms.retention import forget_old_texts
 
     send_text(line.test_client(), "PIN 4500 Main St")
     send_text(line.test_client(), "PIN 12 Oak Ave", sender="+13145550161")
@@ -378,6 +379,7 @@ def test_closed_requests_are_deleted_after_the_retention_period(line: Flask) -> 
         db.session.execute(db.update(InboundMessage).values(received_at=utcnow() - timedelta(days=2)))
         db.session.commit()
         delete_old_texter_data()
+        forget_old_texts()
         assert [r.location for r in db.session.scalars(select(CitRequest))] == ["12 Oak Ave"]
         assert db.session.scalar(select(func.count()).select_from(RequestMessage)) == 1
         assert all(m.cit_request_id == second.id for m in db.session.scalars(select(OutboundMessage)))

@@ -12,11 +12,11 @@ from portal.console.forms import DISPOSITIONS, ButtonForm, CloseForm, ManualRequ
 from portal.database import utcnow
 from portal.dispatch.alerts import queue_texter_text
 from portal.dispatch.models import CitRequest, RequestMessage
-from portal.dispatch.outbox import OutboundMessage
+from portal.messaging.outbox import OutboundMessage
 from portal.extensions import db
 from portal.i18n import BY_CODE, LANGUAGES
 from portal.phones import InvalidPhone, for_display, phone_index, to_e164
-from portal.sms import texts
+from portal.dispatch import texts
 
 
 def open_requests() -> list[CitRequest]:

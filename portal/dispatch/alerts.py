@@ -15,15 +15,14 @@ from flask import current_app
 from sqlalchemy import exists, select
 
 from portal.database import utcnow
-from portal.dispatch.models import CitRequest
-from portal.dispatch.outbox import OutboundMessage, queue_message
+from portal.dispatch.models import CitRequest, OptOut
+from portal.messaging.outbox import OutboundMessage, queue_message
 from portal.extensions import db
 from portal.i18n import BY_CODE
 from portal.phones import for_display
 from portal.plans.models import CrisisPlan
 from portal.settings import Settings
-from portal.sms import texts
-from portal.sms.models import OptOut
+from portal.dispatch import texts
 
 log = logging.getLogger(__name__)
 

@@ -70,3 +70,12 @@ class RequestMessage(db.Model):  # type: ignore[name-defined,misc]
     body: Mapped[str] = mapped_column(EncryptedText)
 
     cit_request: Mapped[CitRequest] = relationship(back_populates="messages")
+
+
+class OptOut(db.Model):  # type: ignore[name-defined,misc]
+    """A texter who sent STOP (or another opt-out word): the line sends them nothing more."""
+
+    __tablename__ = "texter_opt_outs"
+
+    number_index: Mapped[str] = mapped_column(String(64), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -12,7 +12,7 @@ from sqlalchemy import select
 from portal import ratelimit
 from portal.crypto import vault
 from portal.database import utcnow
-from portal.dispatch.outbox import queue_message
+from portal.messaging.outbox import queue_message
 from portal.extensions import db
 from portal.phones import phone_index
 from portal.plans.models import PhoneCode, PhoneLockout

@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, or_, select
 
 from portal.database import utcnow
-from portal.dispatch.outbox import queue_message
+from portal.messaging.outbox import queue_message
 from portal.extensions import db
 from portal.i18n import BY_CODE
 from portal.links import public_link

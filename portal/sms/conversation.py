@@ -21,7 +21,8 @@ from portal.phones import phone_index
 from portal.plans.models import CrisisPlan
 from portal.plans.services import find_plans_by_phone
 from portal.sms import keywords, texts
-from portal.sms.models import Conversation, OptOut
+from portal.dispatch.models import OptOut
+from portal.sms.models import Conversation
 
 SILENCE = timedelta(minutes=30)  # a conversation is forgotten after this much silence
 LOCATION_WAIT = timedelta(minutes=2)  # then the request goes to dispatch without one

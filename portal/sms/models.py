@@ -1,4 +1,4 @@
-"""The text line's memory: each texter's conversation, deliveries seen, opt-outs."""
+"""The text line's memory: each texter's conversation, and the deliveries seen."""
 
 from __future__ import annotations
 
@@ -39,12 +39,3 @@ class Conversation(db.Model):  # type: ignore[name-defined,misc]
     cit_request_id: Mapped[int | None] = mapped_column(ForeignKey("cit_requests.id", ondelete="SET NULL"))
     # What the texter wrote before giving a location, kept for the request's thread.
     first_message: Mapped[str | None] = mapped_column(EncryptedText)
-
-
-class OptOut(db.Model):  # type: ignore[name-defined,misc]
-    """A texter who sent STOP (or another opt-out word): the line sends them nothing more."""
-
-    __tablename__ = "texter_opt_outs"
-
-    number_index: Mapped[str] = mapped_column(String(64), primary_key=True)
-    at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -16,7 +16,7 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from portal.dispatch.outbox import OutboundMessage
+from portal.messaging.outbox import OutboundMessage
 from portal.extensions import db
 from portal.phones import InvalidPhone, to_e164
 from portal.settings import Settings

@@ -21,12 +21,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.database import UTCDateTime, utcnow
 from portal.dispatch.alerts import escalate_unacknowledged, escalate_unreached
-from portal.dispatch.outbox import deliver_due
+from portal.messaging.outbox import deliver_due
 from portal.dispatch.retention import delete_old_texter_data
 from portal.extensions import db
 from portal.plans import lifecycle as plan_lifecycle
 from portal.sms.conversation import forward_silent_texters
-from portal.sms.gateway import make_gateway
+from portal.sms.retention import forget_old_texts
+from portal.messaging.gateway import make_gateway
 
 log = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ SCHEDULED_JOBS: tuple[tuple[Callable[[], None], float], ...] = (
     (escalate_unacknowledged, 5.0),
     (plan_lifecycle.run, 300.0),
     (delete_old_texter_data, 3600.0),
+    (forget_old_texts, 3600.0),
 )
 
 

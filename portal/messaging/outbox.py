@@ -24,7 +24,7 @@ from portal.crypto import EncryptedText
 from portal.database import UTCDateTime, utcnow
 from portal.extensions import db
 from portal.settings import Settings
-from portal.sms.gateway import OPTED_OUT, SendError, SmsGateway
+from portal.messaging.gateway import OPTED_OUT, SendError, SmsGateway
 
 log = logging.getLogger(__name__)
 

@@ -1,0 +1,1 @@
+"""Outbound text messages for every capability: outbox, delivery loop, gateway, segment maths."""
