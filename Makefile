@@ -11,7 +11,7 @@ INSTALLED := $(VENV)/.installed
 CATALOGUES := $(wildcard translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 POT := translations/messages.pot
-EXTRACT := $(BIN)/pybabel --quiet extract -F babel.cfg -k _l -k lazy_gettext --add-location=file \
+EXTRACT := $(BIN)/pybabel --quiet extract -F babel.cfg -k _l -k lazy_gettext --add-location=file --add-comments=Translators: \
 	--sort-by-file --msgid-bugs-address="" --project="Call for the Pin" --copyright-holder="Call for the Pin contributors" .
 
 .PHONY: help run test lint translations catalogues assets bench clean

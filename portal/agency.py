@@ -55,6 +55,9 @@ class Agency:
     program_contact_phone: str
     program_contact_email: str
     partners: tuple[Partner, ...]
+    # The region's streets, which help the text line tell "Grand and Olive" (a place)
+    # from "crying and yelling"; a street not listed is still read by its type or number.
+    streets: tuple[str, ...] = ()
 
 
 def load_agency(path: Path) -> Agency:
@@ -63,4 +66,5 @@ def load_agency(path: Path) -> Agency:
     unknown = {partner.kind for partner in partners} - PARTNER_KINDS.keys()
     if unknown:
         raise ValueError(f"{path}: unknown partner kind {sorted(unknown)}")
-    return Agency(partners=partners, **data)
+    streets = tuple(data.pop("streets", ()))
+    return Agency(partners=partners, streets=streets, **data)

@@ -6,6 +6,7 @@ FOR UPDATE SKIP LOCKED), and each scheduled job is safe to run twice.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import signal
@@ -21,11 +22,11 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.database import UTCDateTime, utcnow
 from portal.dispatch.alerts import escalate_unacknowledged, escalate_unreached
-from portal.messaging.outbox import deliver_due
+from portal.messaging.outbox import deliver_due, reconcile_statuses
 from portal.dispatch.retention import delete_old_texter_data
 from portal.extensions import db
 from portal.plans import lifecycle as plan_lifecycle
-from portal.sms.conversation import forward_silent_texters
+from portal.sms.conversation import answer_waiting_texters, forward_silent_texters
 from portal.sms.retention import forget_old_texts
 from portal.messaging.gateway import make_gateway
 
@@ -38,6 +39,7 @@ BEAT_EVERY = 5.0  # seconds between heartbeats
 # once, with how often they run (seconds). The text line's timers need seconds.
 SCHEDULED_JOBS: tuple[tuple[Callable[[], None], float], ...] = (
     (forward_silent_texters, 1.0),
+    (answer_waiting_texters, 5.0),
     (escalate_unreached, 1.0),
     (escalate_unacknowledged, 5.0),
     (plan_lifecycle.run, 300.0),
@@ -72,16 +74,22 @@ def run(stop: threading.Event) -> None:
     """Deliver and run the scheduled jobs until `stop` is set."""
     name = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
     gateway = make_gateway(current_app.config["PORTAL_SETTINGS"])
-    last_run = {job: 0.0 for job, _every in SCHEDULED_JOBS}
+    jobs = (*SCHEDULED_JOBS, (functools.partial(reconcile_statuses, gateway), 60.0))
+    last_run = {job: 0.0 for job, _every in jobs}
     last_beat = 0.0
     log.info("worker %s started", name)
     while not stop.is_set():
         if time.monotonic() - last_beat >= BEAT_EVERY:
             beat(name)
             last_beat = time.monotonic()
-        for job, every in SCHEDULED_JOBS:
+        for job, every in jobs:
             if time.monotonic() - last_run[job] >= every:
-                job()
+                try:
+                    job()
+                except Exception:
+                    # One failing job (a database hiccup) must not stop the deliveries.
+                    log.exception("worker: a scheduled job failed; it runs again later")
+                    db.session.rollback()
                 last_run[job] = time.monotonic()
         if not deliver_due(gateway):
             stop.wait(IDLE_PAUSE)

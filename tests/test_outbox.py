@@ -24,7 +24,7 @@ from portal.messaging.outbox import (
     record_status,
 )
 from portal.extensions import db
-from portal.sms import gateway as gateway_module
+from portal.messaging import gateway as gateway_module
 from portal.messaging.gateway import make_gateway
 from tests.conftest import make_environ
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio

@@ -10,6 +10,7 @@ from sqlalchemy import select
 from portal.console import audit_action, bp, requires
 from portal.console.forms import DISPOSITIONS, ButtonForm, CloseForm, ManualRequestForm, NoteForm, ReplyForm
 from portal.database import utcnow
+from portal.dispatch import alerts
 from portal.dispatch.alerts import queue_texter_text
 from portal.dispatch.models import CitRequest, RequestMessage
 from portal.messaging.outbox import OutboundMessage
@@ -108,9 +109,7 @@ def changed(item: CitRequest, action: str) -> ResponseReturnValue:
 def acknowledge(reference: str) -> ResponseReturnValue:
     item = find_request(reference)
     if ButtonForm().validate_on_submit() and item.status == "open":
-        item.status = "acknowledged"
-        item.acknowledged_at = utcnow()
-        item.acknowledged_by = g.console_user.display_name
+        alerts.acknowledge(item, g.console_user.display_name)
     return changed(item, "request.acknowledge")
 
 

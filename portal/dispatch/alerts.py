@@ -15,7 +15,7 @@ from flask import current_app
 from sqlalchemy import exists, select
 
 from portal.database import utcnow
-from portal.dispatch.models import CitRequest, OptOut
+from portal.dispatch.models import CitRequest, OptOut, RequestMessage
 from portal.messaging.outbox import OutboundMessage, queue_message
 from portal.extensions import db
 from portal.i18n import BY_CODE
@@ -31,12 +31,15 @@ log = logging.getLogger(__name__)
 REACHED = ("accepted", "sending", "sent", "delivered")
 
 
+def texter_opted_out(request: CitRequest) -> bool:
+    """The texter sent STOP: texts cannot reach them, dispatch must call back."""
+    return request.callback_index is not None and db.session.get(OptOut, request.callback_index) is not None
+
+
 def queue_texter_text(request: CitRequest, body: str) -> bool:
     """Text the texter of a request through the outbox, unless there is none or they
     opted out (STOP). Returns whether a text was queued."""
-    if request.source != "sms" or not request.callback_number:
-        return False
-    if db.session.get(OptOut, request.callback_index) is not None:
+    if request.source != "sms" or not request.callback_number or texter_opted_out(request):
         return False
     queue_message(
         to=request.callback_number,
@@ -55,7 +58,7 @@ def console_link(request: CitRequest) -> str:
 
 def alert_text(request: CitRequest, plan: CrisisPlan | None) -> str:
     if request.location is None:
-        location = "not given"
+        location = "unclear (no place in the texts)" if request.location_source == "unclear" else "not given"
     elif request.location_source == "plan_home":
         location = f"{request.location} (home address on crisis plan)"
     else:
@@ -66,6 +69,8 @@ def alert_text(request: CitRequest, plan: CrisisPlan | None) -> str:
     ]
     if request.callback_number:
         lines.append(f"Callback: {for_display(request.callback_number)}")
+        if texter_opted_out(request):
+            lines.append("Texter opted out of texts: call back")
     lines.append(f"Language: {BY_CODE[request.language].english_name}")
     if plan is not None:
         plan_line = f"Crisis plan {plan.reference} on file"
@@ -90,12 +95,49 @@ def queue_dispatch_alerts(request: CitRequest, plan: CrisisPlan | None) -> None:
 
 
 def queue_update_alerts(request: CitRequest, text: str) -> None:
+    _alert_dispatch(request, f"{request.reference} update from texter: {text}")
+
+
+def _alert_dispatch(request: CitRequest, body: str) -> None:
     settings: Settings = current_app.config["PORTAL_SETTINGS"]
-    body = f"{request.reference} update from texter: {text}"
     for number in settings.dispatch_numbers:
         queue_message(
             to=number, body=body, sender="line", purpose="dispatch_update", cit_request_id=request.id
         )
+
+
+def change_location(request: CitRequest, location: str, source: str) -> None:
+    """A new place for an open request: the old one stays in the request's history, and
+    dispatch is told at once."""
+    was = request.location
+    note = f"Location changed. Was: {was}" if was else "Location given."
+    request.messages.append(RequestMessage(direction="note", author="CIT text line", body=note))
+    request.location, request.location_source = location, source
+    lines = [f"{request.reference} LOCATION CHANGED: {location}"]
+    if was:
+        lines.append(f"(was: {was})")
+    lines.append(console_link(request))
+    _alert_dispatch(request, "\n".join(lines))
+
+
+def tell_dispatch_of_opt_out(callback_index: str) -> None:
+    """A texter sent STOP while a request is open: dispatch must call back instead."""
+    waiting = select(CitRequest).where(CitRequest.callback_index == callback_index, CitRequest.status != "closed")
+    for request in db.session.scalars(waiting):
+        request.messages.append(
+            RequestMessage(direction="note", author="CIT text line", body="Texter opted out of texts (STOP).")
+        )
+        _alert_dispatch(request, f"{request.reference}: texter opted out of texts (STOP): call back")
+
+
+def acknowledge(request: CitRequest, by: str) -> None:
+    """A dispatcher has the request; the texter is told so, once."""
+    if request.acknowledged_at is not None:
+        return
+    request.status, request.acknowledged_at, request.acknowledged_by = "acknowledged", utcnow(), by
+    body = texts.request_acknowledged(request.language, request.reference)
+    if queue_texter_text(request, body):
+        request.messages.append(RequestMessage(direction="out", author="CIT text line", body=body))
 
 
 def escalate_unreached() -> None:

@@ -42,12 +42,18 @@ class SmsGateway(Protocol):
     def send(self, *, to: str, from_: str, body: str, status_callback: str | None) -> str:
         """Hand one message to the provider; return its message SID or raise SendError."""
 
+    def fetch_status(self, sid: str) -> tuple[str, int | None] | None:
+        """The provider's status and error code of a message, or None if it keeps none."""
+
 
 class ConsoleGateway:
     """Development: accept everything; the outbox row itself is what the simulator shows."""
 
     def send(self, *, to: str, from_: str, body: str, status_callback: str | None) -> str:
         return "SMconsole" + secrets.token_hex(13)
+
+    def fetch_status(self, sid: str) -> tuple[str, int | None] | None:
+        return None
 
 
 class TwilioGateway:
@@ -71,6 +77,15 @@ class TwilioGateway:
         except OSError as error:  # refused, reset, timed out (requests' errors are OSErrors)
             raise SendError(retry=True, reason=type(error).__name__) from None
         return str(message.sid)
+
+    def fetch_status(self, sid: str) -> tuple[str, int | None] | None:
+        try:
+            message = self._client.messages(sid).fetch()
+        except TwilioRestException as error:
+            raise SendError(retry=True, code=error.code, reason=f"HTTP {error.status}") from None
+        except OSError as error:
+            raise SendError(retry=True, reason=type(error).__name__) from None
+        return str(message.status), int(message.error_code) if message.error_code else None
 
 
 def make_gateway(settings: Settings) -> SmsGateway:

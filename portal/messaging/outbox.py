@@ -41,6 +41,14 @@ STATUS_RANK = {
     "undelivered": 4,
     "failed": 4,
 }
+FINAL = ("delivered", "undelivered", "failed")
+# A message whose status is not final this long after Twilio accepted it is looked up
+# through the API: a lost status callback must not leave it unconfirmed forever. Looked
+# up again at the same interval, for a day.
+LOOK_UP_AFTER = timedelta(minutes=5)
+LOOK_UP_FOR = timedelta(days=1)
+LOOK_UP_BATCH = 20
+
 # Who a message is sent as: the CIT text line, or the notices number (codes and
 # reminders), so that a STOP to a reminder never blocks the CIT line.
 SENDERS = ("line", "notices")
@@ -65,6 +73,8 @@ class OutboundMessage(db.Model):  # type: ignore[name-defined,misc]
     provider_sid: Mapped[str | None] = mapped_column(String(64), unique=True)
     error_code: Mapped[int | None] = mapped_column(Integer)
     accepted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When its status was last looked up through the API (a status callback was lost).
+    status_checked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The CIT request a dispatch alert, a fallback alert or a reply to the texter is about.
     cit_request_id: Mapped[int | None] = mapped_column(
         ForeignKey("cit_requests.id", ondelete="CASCADE"), index=True
@@ -209,6 +219,43 @@ def deliver_due(gateway: SmsGateway) -> int:
             )
             db.session.commit()
     return len(claimed)
+
+
+def reconcile_statuses(gateway: SmsGateway) -> int:
+    """Scheduled: look up the messages whose status callback never came (as Twilio's
+    documentation advises). Returns how many were looked up."""
+    now = utcnow()
+    due = (
+        select(OutboundMessage.id, OutboundMessage.provider_sid)
+        .where(
+            OutboundMessage.provider_sid.is_not(None),
+            OutboundMessage.status.not_in(FINAL),
+            OutboundMessage.accepted_at < now - LOOK_UP_AFTER,
+            OutboundMessage.accepted_at > now - LOOK_UP_FOR,
+            or_(
+                OutboundMessage.status_checked_at.is_(None),
+                OutboundMessage.status_checked_at < now - LOOK_UP_AFTER,
+            ),
+        )
+        .order_by(OutboundMessage.accepted_at)
+        .limit(LOOK_UP_BATCH)
+    )
+    found = [(message_id, sid) for message_id, sid in db.session.execute(due)]
+    db.session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.id.in_([message_id for message_id, _sid in found]))
+        .values(status_checked_at=now)
+    )
+    db.session.commit()  # no transaction is open while the API answers
+    for message_id, sid in found:
+        try:
+            looked_up = gateway.fetch_status(sid)
+        except SendError as error:
+            log.warning("outbox: status of message %s could not be looked up: %s", message_id, error)
+            continue
+        if looked_up is not None:
+            record_status(sid, *looked_up)
+    return len(found)
 
 
 def record_status(sid: str, status: str, error_code: int | None) -> bool:

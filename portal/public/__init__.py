@@ -80,4 +80,5 @@ def _pages() -> dict[str, object]:
         "agency": current_app.extensions["agency"],
         "public_url": settings.public_url,
         "text_line_number": for_display(settings.twilio_from_number) if settings.twilio_from_number else None,
+        "text_keyword": current_language().text_keyword,
     }

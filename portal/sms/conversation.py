@@ -1,33 +1,44 @@
 """The CIT text line's conversation: one step per inbound text, in one transaction.
 
 A first text (a keyword, HELP, or anything else) is answered with the 911 and 988 lines;
-once there is a location, a CIT request is created and its dispatch alerts are queued
-in the same transaction, so a request the texter was told about is never lost.
+once there is a place, a CIT request is created and its dispatch alerts are queued in
+the same transaction, so a request the texter was told about is never lost. A text
+that is not a place (a question, what is happening) is kept for the request's thread
+and the texter is asked once more, plainly. Nothing a texter writes is dropped, and a
+texter whose request is open is never left without an answer.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from flask import current_app
 from sqlalchemy import select
 
 from portal import ratelimit
 from portal.database import utcnow
-from portal.dispatch.alerts import queue_dispatch_alerts, queue_texter_text, queue_update_alerts
-from portal.dispatch.models import CitRequest, RequestMessage
+from portal.dispatch.alerts import (
+    change_location,
+    queue_dispatch_alerts,
+    queue_texter_text,
+    queue_update_alerts,
+    tell_dispatch_of_opt_out,
+)
+from portal.dispatch.models import CitRequest, OptOut, RequestMessage
 from portal.extensions import db
 from portal.phones import phone_index
 from portal.plans.models import CrisisPlan
 from portal.plans.services import find_plans_by_phone
 from portal.sms import keywords, texts
-from portal.dispatch.models import OptOut
 from portal.sms.models import Conversation
+from portal.sms.places import find_place
 
-SILENCE = timedelta(minutes=30)  # a conversation is forgotten after this much silence
-LOCATION_WAIT = timedelta(minutes=2)  # then the request goes to dispatch without one
+SILENCE = timedelta(minutes=30)  # a conversation without an open request is forgotten then
+LOCATION_WAIT = timedelta(minutes=2)  # then the request goes to dispatch without a place
 REPLY_CAP = 10  # replies to one texter ...
-REPLY_WINDOW = 600  # ... per 10 minutes
+REPLY_WINDOW = 600  # ... per 10 minutes; past it, an open request still gets ...
+COMBINED_EVERY = timedelta(minutes=1)  # ... one combined answer a minute
 PLAN_HOME = "1"
 
 
@@ -41,49 +52,80 @@ class Step:
 def handle_text(number: str, body: str) -> Step:
     """Take one inbound text from `number` (E.164). The caller commits."""
     index = phone_index(number)
-    word = keywords.first_word(body)
-    if word in keywords.OPT_OUT and len(body.split()) == 1:
+    carrier_word = keywords.carrier_word(body)
+    if carrier_word in keywords.OPT_OUT:
         if db.session.get(OptOut, index) is None:
             db.session.add(OptOut(number_index=index))
+            tell_dispatch_of_opt_out(index)
         return Step(None)  # Twilio answers opt-out words itself
-    if word in keywords.OPT_IN and len(body.split()) == 1:
+    if carrier_word in keywords.OPT_IN:
         optout = db.session.get(OptOut, index)
         if optout is not None:
             db.session.delete(optout)
             return Step(None)
     opted_out = db.session.get(OptOut, index) is not None
 
-    now = utcnow()
+    conversation = current_conversation(index)
+    if conversation is None:
+        conversation, reply = start_conversation(number, index, body)
+    else:
+        conversation.last_message_at = utcnow()
+        reply = continue_conversation(conversation, body)
+    return Step(None if opted_out else within_cap(conversation, reply))
+
+
+def current_conversation(index: str) -> Conversation | None:
+    """The texter's conversation; one is made again for a request still open after
+    the silence, so that a late text is added to it rather than starting another."""
     conversation = db.session.get(Conversation, index)
-    if conversation is not None and now - conversation.last_message_at > SILENCE:
+    if conversation is not None:
+        request = _request_of(conversation)
+        still_open = request is not None and request.status != "closed"
+        if still_open or utcnow() - conversation.last_message_at <= SILENCE:
+            return conversation
         db.session.delete(conversation)
         db.session.flush()
-        conversation = None
+    request = db.session.scalar(
+        select(CitRequest)
+        .where(CitRequest.callback_index == index, CitRequest.status != "closed", CitRequest.source == "sms")
+        .order_by(CitRequest.id.desc())
+        .limit(1)
+    )
+    if request is None:
+        return None
+    conversation = Conversation(
+        number_index=index,
+        number=request.callback_number,
+        language=request.language,
+        stage="request_open",
+        cit_request_id=request.id,
+    )
+    db.session.add(conversation)
+    return conversation
 
-    if conversation is None:
-        reply = start_conversation(number, index, body)
-    else:
-        conversation.last_message_at = now
-        reply = continue_conversation(conversation, body)
 
-    allowed = ratelimit.allow(f"texter-replies:{index}", limit=REPLY_CAP, window_seconds=REPLY_WINDOW)
-    return Step(reply if allowed and not opted_out else None)
+def _request_of(conversation: Conversation) -> CitRequest | None:
+    return db.session.get(CitRequest, conversation.cit_request_id) if conversation.cit_request_id else None
 
 
-def start_conversation(number: str, index: str, body: str) -> str:
-    plans = find_plans_by_phone(number)
-    plan = plans[-1] if plans else None
-    matched = keywords.match_keyword(body)
-    switch = keywords.SWITCH_WORDS.get(keywords.fold(body))
-    language = (
-        switch
-        or (matched[0] if matched and matched[0] != "en" else None)
+def first_language(body: str, plan: CrisisPlan | None) -> str:
+    """The language of a first text: a switch word, then the words' language (even
+    beside PIN or CIT), then the plan's, then English."""
+    keyword = keywords.keyword_language(body)
+    return (
+        keywords.switch_word(body)
+        or (keyword if keyword != "en" else None)
         or keywords.language_of_script(body)
-        or keywords.language_of_words(body)
+        or keywords.language_of_sentence(body)
         or (plan.language if plan else None)
         or "en"
     )
-    rest = matched[1] if matched else ("" if switch else body.strip())
+
+
+def start_conversation(number: str, index: str, body: str) -> tuple[Conversation, str]:
+    plans = find_plans_by_phone(number)
+    plan = plans[-1] if plans else None
+    language = first_language(body, plan)
     conversation = Conversation(
         number_index=index,
         number=number,
@@ -93,50 +135,104 @@ def start_conversation(number: str, index: str, body: str) -> str:
         offered_plan_id=plan.id if plan and home_address(plan) else None,
     )
     db.session.add(conversation)
-    if rest and keywords.looks_like_location(rest):
-        request = open_request(conversation, location=rest, source="texted")
-        return texts.request_sent(language, request.reference, first=True)
-    return texts.ask_location(language, plan_offered=conversation.offered_plan_id is not None)
+    if keywords.switch_word(body):
+        return conversation, ask_location(conversation)
+    if keywords.carrier_word(body) in keywords.INFO:
+        return conversation, texts.line_info(language)
+    place = find_place(body, streets())
+    if place:
+        request = open_request(conversation, location=place, source="texted")
+        return conversation, texts.request_sent(language, request.reference, first=True)
+    conversation.place_unclear = not keywords.is_only_a_call_for_help(body)
+    return conversation, ask_location(conversation)
 
 
 def continue_conversation(conversation: Conversation, body: str) -> str:
-    switch = keywords.SWITCH_WORDS.get(keywords.fold(body))
+    switch = keywords.switch_word(body)
     if conversation.stage == "awaiting_location":
         if switch:
             conversation.language = switch
-            return texts.ask_location(switch, plan_offered=conversation.offered_plan_id is not None)
-        if keywords.match_keyword(body) and not keywords.looks_like_location(body):
-            return texts.ask_location(
-                conversation.language, plan_offered=conversation.offered_plan_id is not None
-            )
-        plan = (
-            db.session.get(CrisisPlan, conversation.offered_plan_id) if conversation.offered_plan_id else None
-        )
-        if plan is not None and body.strip() == PLAN_HOME:
-            opened = open_request(conversation, location=home_address(plan), source="plan_home")
-        else:
-            opened = open_request(conversation, location=body.strip(), source="texted", message=body)
-        return texts.request_sent(conversation.language, opened.reference, first=False)
+            return ask_location(conversation)
+        if keywords.carrier_word(body) in keywords.INFO:
+            return texts.line_info(conversation.language)
+        return place_given(conversation, body)
 
-    request = db.session.get(CitRequest, conversation.cit_request_id) if conversation.cit_request_id else None
-    if switch:
-        conversation.language = switch
-        if request is not None:
-            request.language = switch
-        return texts.update_forwarded(switch, request.reference) if request else texts.bounce_back(switch)
+    request = _request_of(conversation)
     if request is None or request.status == "closed":
         # The request was closed (or deleted): this text starts a new one.
         db.session.delete(conversation)
         db.session.flush()
-        return start_conversation(conversation.number, conversation.number_index, body)
+        return start_conversation(conversation.number, conversation.number_index, body)[1]
+    if switch:
+        conversation.language = request.language = switch
+        return texts.update_forwarded(switch, request.reference)
     request.messages.append(RequestMessage(direction="in", body=body.strip()))
+    place = find_place(body, streets())
+    if place and place != request.location:
+        change_location(request, place, "texted")
+        return texts.location_changed(conversation.language, request.reference)
     queue_update_alerts(request, body.strip())
-    return texts.update_forwarded(conversation.language, request.reference)
+    return texts.update_forwarded(
+        conversation.language, request.reference, acknowledged=request.status == "acknowledged"
+    )
+
+
+def place_given(conversation: Conversation, body: str) -> str:
+    """The answer to "where is help needed?": a place opens the request; anything else
+    is kept and the texter is asked once more, plainly."""
+    plan = db.session.get(CrisisPlan, conversation.offered_plan_id) if conversation.offered_plan_id else None
+    home = home_address(plan) if plan is not None else None
+    if home and keywords.fold(body) == PLAN_HOME:
+        opened = open_request(conversation, location=home, source="plan_home", message=body)
+        return texts.request_sent(conversation.language, opened.reference, first=False)
+    place = find_place(body, streets())
+    if place:
+        opened = open_request(conversation, location=place, source="texted", message=body)
+        return texts.request_sent(conversation.language, opened.reference, first=False)
+    conversation.held_messages = [*(conversation.held_messages or []), _held(body)]
+    if not keywords.is_only_a_call_for_help(body):
+        conversation.place_unclear = True
+    if conversation.asked_again:
+        return texts.still_need_place(conversation.language)
+    conversation.asked_again = True
+    return texts.need_place(conversation.language)
+
+
+def ask_location(conversation: Conversation) -> str:
+    return texts.ask_location(conversation.language, plan_offered=conversation.offered_plan_id is not None)
+
+
+def streets() -> tuple[str, ...]:
+    return tuple(current_app.extensions["agency"].streets)
+
+
+def _held(body: str) -> dict[str, str]:
+    return {"at": utcnow().isoformat(), "body": body.strip()}
 
 
 def home_address(plan: CrisisPlan) -> str | None:
     address = (plan.details.get("where") or {}).get("home_address")
     return address.strip() if isinstance(address, str) and address.strip() else None
+
+
+def within_cap(conversation: Conversation, reply: str | None) -> str | None:
+    """The reply cap guards against floods, never against a texter whose request is
+    open: past the cap, their texts are answered together, at least once a minute."""
+    if reply is None:
+        return None
+    now = utcnow()
+    if ratelimit.allow(f"texter-replies:{conversation.number_index}", limit=REPLY_CAP, window_seconds=REPLY_WINDOW):
+        conversation.unanswered, conversation.last_reply_at = 0, now
+        return reply
+    request = _request_of(conversation)
+    if request is None or request.status == "closed":
+        return None  # a flood before any request: the cap holds
+    conversation.unanswered = (conversation.unanswered or 0) + 1
+    if conversation.last_reply_at is not None and now - conversation.last_reply_at < COMBINED_EVERY:
+        return None  # answered together within the minute by answer_waiting_texters
+    combined = texts.updates_combined(conversation.language, request.reference, conversation.unanswered)
+    conversation.unanswered, conversation.last_reply_at = 0, now
+    return combined
 
 
 def open_request(
@@ -151,24 +247,31 @@ def open_request(
         callback_index=conversation.number_index,
         language=conversation.language,
         location=location,
-        location_source=source if location else "none",
+        location_source=source,
         plan_id=plan.id if plan else None,
         plan_reference=plan.reference if plan else None,
         plan_asks_for_cit=bool(plan and plan.cit_requested),
     )
-    request.messages = [RequestMessage(direction="in", body=conversation.first_message or "")]
-    if message and message.strip() != (conversation.first_message or ""):
-        request.messages.append(RequestMessage(direction="in", body=message.strip()))
+    thread = [RequestMessage(direction="in", body=conversation.first_message or "")]
+    thread += [
+        RequestMessage(direction="in", at=datetime.fromisoformat(held["at"]), body=held["body"])
+        for held in conversation.held_messages or []
+    ]
+    if message and message.strip():
+        thread.append(RequestMessage(direction="in", body=message.strip()))
+    request.messages = thread
     db.session.add(request)
     db.session.flush()
     conversation.stage = "request_open"
     conversation.cit_request_id = request.id
+    conversation.held_messages = None
     queue_dispatch_alerts(request, plan)
     return request
 
 
 def forward_silent_texters() -> None:
-    """Scheduled: a texter who gave no location within 2 minutes is still forwarded."""
+    """Scheduled: a texter who gave no place within 2 minutes is still forwarded, as
+    "location not given", or "unclear" when they wrote something that was not a place."""
     waiting = select(Conversation).where(
         Conversation.stage == "awaiting_location",
         Conversation.started_at < utcnow() - LOCATION_WAIT,
@@ -176,6 +279,26 @@ def forward_silent_texters() -> None:
     if db.engine.dialect.name == "postgresql":
         waiting = waiting.with_for_update(skip_locked=True)
     for conversation in db.session.scalars(waiting).all():
-        request = open_request(conversation, location=None, source="none")
+        source = "unclear" if conversation.place_unclear else "none"
+        request = open_request(conversation, location=None, source=source)
         queue_texter_text(request, texts.sent_without_location(conversation.language, request.reference))
+    db.session.commit()
+
+
+def answer_waiting_texters() -> None:
+    """Scheduled: texters past the reply cap whose texts were not answered get one
+    combined answer within the minute."""
+    due = select(Conversation).where(
+        Conversation.stage == "request_open",
+        Conversation.unanswered > 0,
+        Conversation.last_reply_at <= utcnow() - COMBINED_EVERY,
+    )
+    if db.engine.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    for conversation in db.session.scalars(due).all():
+        request = _request_of(conversation)
+        if request is not None and request.status != "closed":
+            body = texts.updates_combined(conversation.language, request.reference, conversation.unanswered)
+            queue_texter_text(request, body)
+        conversation.unanswered, conversation.last_reply_at = 0, utcnow()
     db.session.commit()

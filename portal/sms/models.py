@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
-from portal.crypto import EncryptedText
+from portal.crypto import EncryptedJSON, EncryptedText
 from portal.database import UTCDateTime, utcnow
 from portal.extensions import db
 
@@ -37,5 +37,14 @@ class Conversation(db.Model):  # type: ignore[name-defined,misc]
     # The plan whose home address was offered ("reply 1"), never its address itself.
     offered_plan_id: Mapped[int | None] = mapped_column(ForeignKey("crisis_plans.id", ondelete="SET NULL"))
     cit_request_id: Mapped[int | None] = mapped_column(ForeignKey("cit_requests.id", ondelete="SET NULL"))
-    # What the texter wrote before giving a location, kept for the request's thread.
+    # What the texter wrote before giving a place, kept for the request's thread: the
+    # first text, then the others ({"at": ISO time, "body": text}).
     first_message: Mapped[str | None] = mapped_column(EncryptedText)
+    held_messages: Mapped[list[dict[str, str]] | None] = mapped_column(EncryptedJSON)
+    # The texter wrote something that was not a place: "location unclear" for dispatch.
+    place_unclear: Mapped[bool] = mapped_column(Boolean, default=False)
+    # "We need a place" was said once; later texts get a shorter answer.
+    asked_again: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Past the reply cap: texts not yet answered, answered together once a minute.
+    unanswered: Mapped[int] = mapped_column(Integer, default=0)
+    last_reply_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

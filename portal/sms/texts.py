@@ -1,4 +1,5 @@
-"""Every text the CIT line sends a texter, in the texter's language.
+"""The conversation's replies to a texter, in the texter's language (dispatch's own
+texts to a texter are in portal.dispatch.texts).
 
 Each must fit 3 SMS segments in every language (tests/test_sms_texts.py renders them
 all), so they stay short; every first reply names 911 and 988.
@@ -6,18 +7,14 @@ all), so they stay short; every first reply names 911 and 988.
 
 from __future__ import annotations
 
-from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import ngettext
 
-from portal.i18n import BY_CODE
+from portal.dispatch import texts as dispatch_texts
+from portal.i18n import in_language as _in
 
-# Translators: the longest a request reference can be, used to check lengths.
+# The longest a request reference can be, used to check lengths.
 LONGEST_REFERENCE = "R-WWWWWW"
-
-
-def _in(language: str, render) -> str:  # type: ignore[no-untyped-def]
-    with force_locale(BY_CODE[language].catalogue):
-        return str(render())
 
 
 def ask_location(language: str, *, plan_offered: bool) -> str:
@@ -34,6 +31,36 @@ def ask_location(language: str, *, plan_offered: bool) -> str:
         language,
         lambda: _(
             "CIT text line. In danger now? Call 911. To talk, call or text 988. Where is help needed? Send the address or the nearest cross streets."
+        ),
+    )
+
+
+def line_info(language: str) -> str:
+    # Translators: an SMS, the answer to HELP or INFO: what this line is. Keep it short: at most 3 SMS.
+    return _in(
+        language,
+        lambda: _(
+            "This line sends your texts to 911 police dispatch for a CIT officer. In danger now? Call 911. To talk: 988. Text STOP to stop. Where is help needed?"
+        ),
+    )
+
+
+def need_place(language: str) -> str:
+    # Translators: an SMS, when the texter's answer was not a place. Plain words. At most 3 SMS.
+    return _in(
+        language,
+        lambda: _(
+            "To send help we need a place: the street address, or the nearest corner. In danger now? Call 911."
+        ),
+    )
+
+
+def still_need_place(language: str) -> str:
+    # Translators: an SMS, to a texter who wrote again without a place. At most 3 SMS.
+    return _in(
+        language,
+        lambda: _(
+            "Got it, dispatch will see your texts. Send the street address or nearest corner when you can. In danger now? Call 911."
         ),
     )
 
@@ -69,7 +96,16 @@ def sent_without_location(language: str, reference: str) -> str:
     )
 
 
-def update_forwarded(language: str, reference: str) -> str:
+def update_forwarded(language: str, reference: str, *, acknowledged: bool = False) -> str:
+    if acknowledged:
+        # Translators: an SMS, after the texter sent more details and a dispatcher has the request.
+        return _in(
+            language,
+            lambda: _(
+                "Added to request %(reference)s. A 911 dispatcher has it. In danger now? Call 911.",
+                reference=reference,
+            ),
+        )
     # Translators: an SMS, after the texter sent more details. Keep it short.
     return _in(
         language,
@@ -79,32 +115,25 @@ def update_forwarded(language: str, reference: str) -> str:
     )
 
 
-def bounce_back(language: str) -> str:
-    # Translators: an SMS, when dispatch could not be reached. Keep it short and direct.
-    return _in(language, lambda: _("We could not reach dispatch. Call 911 now."))
+def updates_combined(language: str, reference: str, count: int) -> str:
+    # Translators: an SMS, one answer for several texts a texter sent quickly. At most 3 SMS.
+    return _in(
+        language,
+        lambda: ngettext(
+            "We passed on your last message for request %(reference)s to dispatch. In danger now? Call 911.",
+            "We passed on your last %(num)d messages for request %(reference)s to dispatch. In danger now? Call 911.",
+            count,
+            reference=reference,
+        ),
+    )
 
 
-# Short texts a dispatcher can send a texter from the console, by key.
-DISPATCHER_REPLIES = ("on_the_way", "calling_back", "call_911", "working_on_it")
-
-
-def dispatcher_reply(language: str, key: str) -> str:
-    # Translators: SMS texts a dispatcher sends a texter. Keep each short.
-    choices = {
-        "on_the_way": lambda: _("911 dispatch: a CIT officer is on the way."),
-        "calling_back": lambda: _("911 dispatch: we will call you back shortly at this number."),
-        "call_911": lambda: _("911 dispatch: please call 911 now."),
-        "working_on_it": lambda: _("911 dispatch: we have your request and are working on it."),
-    }
-    return _in(language, choices[key])
-
-
-def request_closed(language: str, reference: str) -> str:
-    # Translators: an SMS when dispatch closes a request. Keep it short.
+def location_changed(language: str, reference: str) -> str:
+    # Translators: an SMS, after the texter sent a new place for their request. At most 3 SMS.
     return _in(
         language,
         lambda: _(
-            "Request %(reference)s is closed. If you need help again, text this number or call 911. To talk, call or text 988.",
+            "New place sent to 911 dispatch for request %(reference)s. In danger now? Call 911.",
             reference=reference,
         ),
     )
@@ -115,11 +144,15 @@ def all_replies(language: str) -> list[str]:
     return [
         ask_location(language, plan_offered=True),
         ask_location(language, plan_offered=False),
+        line_info(language),
+        need_place(language),
+        still_need_place(language),
         request_sent(language, LONGEST_REFERENCE, first=True),
         request_sent(language, LONGEST_REFERENCE, first=False),
         sent_without_location(language, LONGEST_REFERENCE),
         update_forwarded(language, LONGEST_REFERENCE),
-        bounce_back(language),
-        request_closed(language, LONGEST_REFERENCE),
-        *(dispatcher_reply(language, key) for key in DISPATCHER_REPLIES),
+        update_forwarded(language, LONGEST_REFERENCE, acknowledged=True),
+        *(updates_combined(language, LONGEST_REFERENCE, count) for count in (1, 2, 3, 11, 99, 100)),
+        location_changed(language, LONGEST_REFERENCE),
+        *dispatch_texts.all_texts(language, LONGEST_REFERENCE),
     ]
