@@ -2,13 +2,16 @@
 
 Modes: accept, error_5xx, opted_out (400 with error 21610), slow, rate_limited (429);
 `fail_ratio` makes that share of sends answer 500 at random; `stop()` leaves the port
-refusing connections. It can also post signed status callbacks back to the app.
+refusing connections. It posts no status callback by itself (as when callbacks are
+lost): a test posts them with `send_status`. A message's status, as a look-up
+(GET .../Messages/SID.json) answers it, is `final_status` unless a test sets it.
 """
 
 from __future__ import annotations
 
 import json
 import random
+import re
 import secrets
 import threading
 import time
@@ -44,6 +47,10 @@ class FakeTwilio:
     attempts: int = 0
     # Every send tried, accepted or not: (to, when).
     tried: list[tuple[str, float]] = field(default_factory=list)
+    # What a status look-up answers: for every message, or for one SID.
+    final_status: str = "delivered"
+    statuses: dict[str, tuple[str, int | None]] = field(default_factory=dict)
+    lookups: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def start(self) -> FakeTwilio:
@@ -71,6 +78,9 @@ class FakeTwilio:
         return self._answer(request)(environ, start_response)
 
     def _answer(self, request: WsgiRequest) -> Response:
+        looked_up = re.fullmatch(r"/2010-04-01/Accounts/AC\w+/Messages/(SM\w+)\.json", request.path)
+        if looked_up and request.method == "GET":
+            return self._look_up(looked_up.group(1))
         if not request.path.endswith("/Messages.json") or request.method != "POST":
             return Response("not found", status=404)
         form = parse_qs(request.get_data(as_text=True))
@@ -104,6 +114,16 @@ class FakeTwilio:
             "body": received.body,
         }
         return Response(json.dumps(payload), status=201, content_type="application/json")
+
+    def _look_up(self, sid: str) -> Response:
+        with self._lock:
+            self.lookups.append(sid)
+            known = next((message for message in self.messages if message.sid == sid), None)
+        if known is None:
+            return self._error(404, 20404, "The requested resource was not found")
+        status, error_code = self.statuses.get(sid, (self.final_status, None))
+        payload = {"sid": sid, "status": status, "error_code": error_code, "to": known.to, "body": known.body}
+        return Response(json.dumps(payload), status=200, content_type="application/json")
 
     @staticmethod
     def _error(status: int, code: int, message: str) -> Response:

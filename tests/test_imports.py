@@ -41,7 +41,11 @@ def imports_between_parts() -> dict[str, set[str]]:
                 names = [alias.name for alias in node.names]
             for name in names:
                 there = part_of(name)
-                if there and there != here and ((PORTAL / there).is_dir() or (PORTAL / f"{there}.py").exists()):
+                if (
+                    there
+                    and there != here
+                    and ((PORTAL / there).is_dir() or (PORTAL / f"{there}.py").exists())
+                ):
                     graph.setdefault(here, set()).add(there)
     return graph
 

@@ -18,6 +18,7 @@ from portal.dispatch.alerts import escalate_unreached
 from portal.dispatch.models import CitRequest
 from portal.messaging.outbox import OutboundMessage
 from portal.extensions import db
+from portal.phones import phone_index
 from portal.plans.services import file_plan
 from portal.sms.conversation import forward_silent_texters
 from portal.sms.models import Conversation
@@ -116,9 +117,12 @@ def test_without_an_address_the_line_asks_where_then_forwards(line: Flask) -> No
     assert [m.body for m in request.messages] == ["PIN", "Grand and Olive"]
 
 
-def test_help_is_treated_as_a_first_message(line: Flask) -> None:
-    reply = reply_text(send_text(line.test_client(), "HELP"))
-    assert "911" in reply and "988" in reply and "address" in reply
+def test_help_alone_says_what_the_line_is_then_where(line: Flask) -> None:
+    for number, word in enumerate(("HELP", "info", "Help!")):
+        reply = reply_text(send_text(line.test_client(), word, sender=f"+1314555017{number}"))
+        assert "911 police dispatch" in reply and "988" in reply and "STOP" in reply
+        assert "Where is help needed?" in reply
+    assert requests(line) == []
 
 
 def test_later_texts_are_added_and_forwarded(line: Flask) -> None:
@@ -246,11 +250,13 @@ def test_stop_is_honoured_and_start_undoes_it(line: Flask) -> None:
     assert reply_text(send_text(client, "more info")) != ""
 
 
-def test_replies_to_one_texter_are_capped(line: Flask) -> None:
+def test_a_flood_before_any_request_is_capped(line: Flask) -> None:
     client = line.test_client()
-    replies = [reply_text(send_text(client, f"PIN {n} Main St")) for n in range(1, 13)]
+    replies = [reply_text(send_text(client, f"hello {n}")) for n in range(1, 13)]
     assert all(replies[:10]) and replies[10:] == ["", ""]
-    assert len(requests(line)) == 1  # the texts were still taken
+    with line.app_context():
+        held = db.session.get(Conversation, phone_index(TEXTER)).held_messages
+        assert [text["body"] for text in held][-1] == "hello 12"  # the texts were still taken
 
 
 def test_a_number_in_a_message_is_never_texted(line: Flask) -> None:

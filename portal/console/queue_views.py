@@ -46,6 +46,7 @@ def queue_context() -> dict[str, object]:
     return {
         "requests": waiting,
         "alerts": alert_statuses([item.id for item in waiting]),
+        "opted_out": alerts.opted_out_requests(waiting),
         "now": utcnow(),
         "newest": max((item.id for item in waiting), default=0),
         "languages": BY_CODE,
@@ -85,6 +86,7 @@ def request_page(reference: str) -> ResponseReturnValue:
         item=item,
         alerts=alert_statuses([item.id])[item.id],
         callback=for_display(item.callback_number) if item.callback_number else None,
+        opted_out=alerts.texter_opted_out(item),
         language=BY_CODE[item.language],
         button=ButtonForm(),
         note_form=NoteForm(),

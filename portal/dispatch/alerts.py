@@ -36,6 +36,15 @@ def texter_opted_out(request: CitRequest) -> bool:
     return request.callback_index is not None and db.session.get(OptOut, request.callback_index) is not None
 
 
+def opted_out_requests(requests: list[CitRequest]) -> set[int]:
+    """The ids of the requests whose texter opted out, in one query (for the queue)."""
+    indexes = {request.callback_index for request in requests if request.callback_index}
+    if not indexes:
+        return set()
+    opted_out = set(db.session.scalars(select(OptOut.number_index).where(OptOut.number_index.in_(indexes))))
+    return {request.id for request in requests if request.callback_index in opted_out}
+
+
 def queue_texter_text(request: CitRequest, body: str) -> bool:
     """Text the texter of a request through the outbox, unless there is none or they
     opted out (STOP). Returns whether a text was queued."""

@@ -108,7 +108,7 @@ def _request_of(conversation: Conversation) -> CitRequest | None:
     return db.session.get(CitRequest, conversation.cit_request_id) if conversation.cit_request_id else None
 
 
-def first_language(body: str, plan: CrisisPlan | None) -> str:
+def first_language(body: str, place: str | None, plan: CrisisPlan | None) -> str:
     """The language of a first text: a switch word, then the words' language (even
     beside PIN or CIT), then the plan's, then English."""
     keyword = keywords.keyword_language(body)
@@ -116,7 +116,7 @@ def first_language(body: str, plan: CrisisPlan | None) -> str:
         keywords.switch_word(body)
         or (keyword if keyword != "en" else None)
         or keywords.language_of_script(body)
-        or keywords.language_of_sentence(body)
+        or keywords.language_of_sentence(body.replace(place, " ") if place else body)
         or (plan.language if plan else None)
         or "en"
     )
@@ -125,7 +125,8 @@ def first_language(body: str, plan: CrisisPlan | None) -> str:
 def start_conversation(number: str, index: str, body: str) -> tuple[Conversation, str]:
     plans = find_plans_by_phone(number)
     plan = plans[-1] if plans else None
-    language = first_language(body, plan)
+    place = find_place(body, streets())
+    language = first_language(body, place, plan)
     conversation = Conversation(
         number_index=index,
         number=number,
@@ -139,7 +140,6 @@ def start_conversation(number: str, index: str, body: str) -> tuple[Conversation
         return conversation, ask_location(conversation)
     if keywords.carrier_word(body) in keywords.INFO:
         return conversation, texts.line_info(language)
-    place = find_place(body, streets())
     if place:
         request = open_request(conversation, location=place, source="texted")
         return conversation, texts.request_sent(language, request.reference, first=True)

@@ -20,16 +20,17 @@ import usaddress
 
 from portal.sms.keywords import CIT_KEYWORDS, ascii_digits, filler_words, fold
 
-# Street types in our languages (folded): "Olive St", "calle Cherokee", "ulica", "đường",
-# "شارع", "路".
-STREET_TYPES = frozenset(
+# Street types in our languages (folded), after the name ("Olive St") or before it
+# ("calle Cherokee", "ulica", "đường", "شارع"); Chinese ends a name with one ("路").
+POSTFIX_TYPES = frozenset(
     {
         "ST", "STR", "STREET", "AVE", "AV", "AVENUE", "BLVD", "BOULEVARD", "RD", "ROAD", "DR", "DRIVE",
         "LN", "LANE", "CT", "COURT", "PL", "PLACE", "PKWY", "PARKWAY", "HWY", "HIGHWAY", "WAY", "TER",
-        "TERRACE", "CIR", "CIRCLE", "SQ", "PLZ", "PLAZA", "TRL", "ALY", "EXPY", "FWY", "CALLE", "AVENIDA",
-        "ULICA", "ULICI", "ULICE", "DUONG", "PHO", "شارع", "طريق", "街", "路", "大道", "大街",
+        "TERRACE", "CIR", "CIRCLE", "SQ", "PLZ", "PLAZA", "TRL", "ALY", "EXPY", "FWY",
     }
 )  # fmt: skip
+PREFIX_TYPES = frozenset({"CALLE", "AVENIDA", "ULICA", "ULICI", "ULICE", "DUONG", "PHO", "شارع", "طريق"})
+CHINESE_TYPES = ("街", "路", "大道")
 DIRECTIONS = frozenset({"N", "S", "E", "W", "NE", "NW", "SE", "SW", "NORTH", "SOUTH", "EAST", "WEST"})
 # "and" between two streets: "Grand & Olive", "Cherokee y Jefferson", "Gravois i Bates",
 # "Grand và Olive", "غراند و أوليف", "Grand和Olive".
@@ -122,7 +123,7 @@ def _streets_key(streets: Collection[str]) -> frozenset[str]:
 
 
 def _is_street_type(token: _Token) -> bool:
-    return token.key in STREET_TYPES or any(token.key.endswith(kind) for kind in ("街", "路", "大道"))
+    return token.key in POSTFIX_TYPES | PREFIX_TYPES or token.key.endswith(CHINESE_TYPES)
 
 
 def _known_street_at(tokens: list[_Token], index: int, streets: frozenset[str]) -> bool:
@@ -152,8 +153,10 @@ def _name_like(token: _Token, streets: frozenset[str]) -> bool:
 def _street_address(text: str, tokens: list[_Token], streets: frozenset[str]) -> int | None:
     """Where a house number and its street start ("4500 Lindell Blvd", "٣٣٠٠ شارع غرافوا")."""
     for index, token in enumerate(tokens):
-        if not _HOUSE_NUMBER.fullmatch(token.key):
+        if not _HOUSE_NUMBER.fullmatch(token.key) or token.key.startswith("0"):
             continue
+        if token.start >= 2 and text[token.start - 1] in "-.)" and text[token.start - 2].isdigit():
+            continue  # the end of a phone number: 314-555-0177
         following = tokens[index + 1 : index + 6]
         name_at = index + 1
         while name_at < len(tokens) and tokens[name_at].key in DIRECTIONS:
@@ -200,17 +203,16 @@ def _title_case(run: list[_Token]) -> bool:
 
 
 def _signals_a_street(run: list[_Token], tokens: list[_Token], streets: frozenset[str]) -> bool:
-    return any(_is_street_type(token) or _known_street_at(tokens, tokens.index(token), streets) for token in run)
-
-
-def _only_calls_and_filler(tokens: list[_Token]) -> bool:
-    return all(
-        token.key in _KEYWORDS
-        or token.key in filler_words()
-        or token.key in LEAD_INS
-        or token.key in LEAD_INS_NON_LATIN
-        for token in tokens
-    )
+    """A known street, or a name with its street type ("Olive St", "calle Olive"); a
+    type alone is not enough ("place" is also Bosnian for "cries")."""
+    for position, token in enumerate(run):
+        if _known_street_at(tokens, tokens.index(token), streets):
+            return True
+        if token.key in POSTFIX_TYPES and position > 0 or token.key in PREFIX_TYPES and position < len(run) - 1:
+            return True
+        if token.key.endswith(CHINESE_TYPES) and token.key not in CHINESE_TYPES:
+            return True
+    return False
 
 
 def _intersection(text: str, tokens: list[_Token], streets: frozenset[str]) -> int | None:
@@ -223,18 +225,15 @@ def _intersection(text: str, tokens: list[_Token], streets: frozenset[str]) -> i
         right = _run(tokens, index + 1, 1, streets)
         if not left or not right:
             continue
-        first = tokens.index(left[0])
-        last = tokens.index(right[-1])
         sides = left + right
         if _signals_a_street(left, tokens, streets) or _signals_a_street(right, tokens, streets):
             return left[0].start
+        # Without a known street or a street type, only two names written as names are
+        # taken for streets ("Kingsbury and Big Bend"): a description ("place i lupa
+        # glavom", "crying and yelling") must never reach dispatch as a place.
         if question or any(token.latin and token.key.endswith("ING") for token in sides):
-            continue  # "crying and yelling", "grand and olive?" are not places
-        alone = _only_calls_and_filler(tokens[:first] + tokens[last + 1 :])
-        led_in = first > 0 and tokens[first - 1].key in LEAD_INS | LEAD_INS_NON_LATIN
-        latin = all(token.latin for token in sides)
-        short = len(left) <= 2 and len(right) <= 2
-        if short and (alone or (latin and _title_case(sides)) or (led_in and not latin)):
+            continue
+        if all(token.latin for token in sides) and _title_case(sides) and len(left) <= 2 and len(right) <= 2:
             return left[0].start
     return None
 
