@@ -87,9 +87,9 @@ def register_models() -> None:
     import portal.console.models
     import portal.dispatch.models
     import portal.messaging.outbox
-    import portal.worker
     import portal.plans.models
-    import portal.sms.models  # noqa: F401
+    import portal.sms.models
+    import portal.worker  # noqa: F401
 
 
 def register_blueprints(app: Flask) -> None:
@@ -118,9 +118,8 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from portal import demo, keys
+    from portal import demo, keys, worker
     from portal.console import admin_views
-    from portal import worker
 
     admin_views.init_app(app)
     demo.init_app(app)

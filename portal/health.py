@@ -10,9 +10,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.database import utcnow
+from portal.extensions import db
 from portal.messaging.outbox import OutboundMessage
 from portal.worker import latest_heartbeat
-from portal.extensions import db
 
 bp = Blueprint("health", __name__)
 

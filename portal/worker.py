@@ -22,13 +22,13 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.database import UTCDateTime, utcnow
 from portal.dispatch.alerts import escalate_unacknowledged, escalate_unreached
-from portal.messaging.outbox import deliver_due, reconcile_statuses
 from portal.dispatch.retention import delete_old_texter_data
 from portal.extensions import db
+from portal.messaging.gateway import make_gateway
+from portal.messaging.outbox import deliver_due, reconcile_statuses
 from portal.plans import lifecycle as plan_lifecycle
 from portal.sms.conversation import answer_waiting_texters, forward_silent_texters
 from portal.sms.retention import forget_old_texts
-from portal.messaging.gateway import make_gateway
 
 log = logging.getLogger(__name__)
 
@@ -74,7 +74,8 @@ def run(stop: threading.Event) -> None:
     """Deliver and run the scheduled jobs until `stop` is set."""
     name = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
     gateway = make_gateway(current_app.config["PORTAL_SETTINGS"])
-    jobs = (*SCHEDULED_JOBS, (functools.partial(reconcile_statuses, gateway), 60.0))
+    look_up_statuses: Callable[[], object] = functools.partial(reconcile_statuses, gateway)
+    jobs: tuple[tuple[Callable[[], object], float], ...] = (*SCHEDULED_JOBS, (look_up_statuses, 60.0))
     last_run = {job: 0.0 for job, _every in jobs}
     last_beat = 0.0
     log.info("worker %s started", name)

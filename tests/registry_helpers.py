@@ -9,8 +9,8 @@ from flask import Flask
 from flask.testing import FlaskClient
 from sqlalchemy import select
 
-from portal.messaging.outbox import OutboundMessage
 from portal.extensions import db
+from portal.messaging.outbox import OutboundMessage
 
 CSRF = re.compile(r'name="([\w-]*csrf_token)" type="hidden" value="([^"]+)"')
 

@@ -17,8 +17,8 @@ from portal.console.models import ConsoleSession, ConsoleUser
 from portal.database import utcnow
 from portal.dispatch.alerts import escalate_unacknowledged
 from portal.dispatch.models import CitRequest
-from portal.messaging.outbox import OutboundMessage
 from portal.extensions import db
+from portal.messaging.outbox import OutboundMessage
 from portal.plans.services import file_plan
 from tests.console_helpers import PASSWORD, csrf_token, make_user, sign_in
 from tests.text_line_helpers import TEXTER, send_text

@@ -5,9 +5,9 @@ from flask import Flask
 
 from portal import create_app
 from portal.database import utcnow
+from portal.extensions import db
 from portal.messaging.outbox import OutboundMessage, queue_message
 from portal.worker import beat
-from portal.extensions import db
 from tests.conftest import make_environ
 
 

@@ -29,7 +29,7 @@ def imports_between_parts() -> dict[str, set[str]]:
     graph: dict[str, set[str]] = {}
     for path in PORTAL.rglob("*.py"):
         relative = path.relative_to(PORTAL.parent).with_suffix("")
-        if "migrations" in relative.parts or relative.parts[-1] == "__init__" and len(relative.parts) == 2:
+        if "migrations" in relative.parts or (relative.parts[-1] == "__init__" and len(relative.parts) == 2):
             continue  # create_app imports everything by design; migrations are generated
         here = part_of(".".join(relative.parts))
         assert here is not None

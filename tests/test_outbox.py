@@ -16,6 +16,9 @@ from sqlalchemy import select
 
 from portal import create_app
 from portal.database import utcnow
+from portal.extensions import db
+from portal.messaging import gateway as gateway_module
+from portal.messaging.gateway import make_gateway
 from portal.messaging.outbox import (
     OutboundMessage,
     claim_batch,
@@ -23,9 +26,6 @@ from portal.messaging.outbox import (
     queue_message,
     record_status,
 )
-from portal.extensions import db
-from portal.messaging import gateway as gateway_module
-from portal.messaging.gateway import make_gateway
 from tests.conftest import make_environ
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 

@@ -21,8 +21,8 @@ import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
-from portal.messaging.outbox import OutboundMessage
 from portal.extensions import db
+from portal.messaging.outbox import OutboundMessage
 from tests.fake_twilio import FakeTwilio
 from tests.text_line_helpers import DISPATCH, make_text_line_app, send_text, text_line_environ
 

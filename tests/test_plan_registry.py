@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 
 from portal.audit import PLAN_VIEW, record
 from portal.database import utcnow
-from portal.messaging.outbox import OutboundMessage
 from portal.extensions import db
+from portal.messaging.outbox import OutboundMessage
 from portal.plans import lifecycle
 from portal.plans.models import CrisisPlan, PlanDraft, PlanPhone, PlanPhoto
 from tests.registry_helpers import CONSENT, PERSON, Registrant, e164
@@ -365,8 +365,8 @@ def test_no_plan_contents_or_phones_in_any_log_line(
     with caplog.at_level(logging.DEBUG):
         registrant.file_plan(person={**PERSON, "name": f"Jordan {canary}"}, crisis={"what_helps": canary})
         registrant.client.get("/crisis-plan/print")
-        from portal.messaging.outbox import deliver_due
         from portal.messaging.gateway import ConsoleGateway
+        from portal.messaging.outbox import deliver_due
 
         with registrant.app.app_context():
             deliver_due(ConsoleGateway())

@@ -11,9 +11,9 @@ from portal.database import utcnow
 from portal.dispatch.alerts import alert_text
 from portal.dispatch.models import CitRequest
 from portal.i18n import LANGUAGES
+from portal.messaging.segments import is_gsm7, segment_count
 from portal.plans.models import CrisisPlan
 from portal.sms import texts
-from portal.messaging.segments import is_gsm7, segment_count
 
 
 @pytest.mark.parametrize("language", LANGUAGES, ids=lambda language: language.code)

@@ -16,8 +16,8 @@ from sqlalchemy import func, select
 from portal.database import utcnow
 from portal.dispatch.alerts import escalate_unreached
 from portal.dispatch.models import CitRequest
-from portal.messaging.outbox import OutboundMessage
 from portal.extensions import db
+from portal.messaging.outbox import OutboundMessage
 from portal.phones import phone_index
 from portal.plans.services import file_plan
 from portal.sms.conversation import forward_silent_texters

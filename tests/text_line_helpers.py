@@ -15,8 +15,8 @@ from flask.testing import FlaskClient
 from twilio.request_validator import RequestValidator
 
 from portal import create_app
-from portal.worker import run
 from portal.sms.webhook import webhook_auth_token
+from portal.worker import run
 from tests.conftest import make_environ
 from tests.fake_twilio import ACCOUNT_SID, AUTH_TOKEN, FakeTwilio
 

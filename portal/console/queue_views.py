@@ -10,14 +10,13 @@ from sqlalchemy import select
 from portal.console import audit_action, bp, requires
 from portal.console.forms import DISPOSITIONS, ButtonForm, CloseForm, ManualRequestForm, NoteForm, ReplyForm
 from portal.database import utcnow
-from portal.dispatch import alerts
+from portal.dispatch import alerts, texts
 from portal.dispatch.alerts import queue_texter_text
 from portal.dispatch.models import CitRequest, RequestMessage
-from portal.messaging.outbox import OutboundMessage
 from portal.extensions import db
 from portal.i18n import BY_CODE, LANGUAGES
+from portal.messaging.outbox import OutboundMessage
 from portal.phones import InvalidPhone, for_display, phone_index, to_e164
-from portal.dispatch import texts
 
 
 def open_requests() -> list[CitRequest]:

@@ -15,14 +15,14 @@ from flask import current_app
 from sqlalchemy import exists, select
 
 from portal.database import utcnow
+from portal.dispatch import texts
 from portal.dispatch.models import CitRequest, OptOut, RequestMessage
-from portal.messaging.outbox import OutboundMessage, queue_message
 from portal.extensions import db
 from portal.i18n import BY_CODE
+from portal.messaging.outbox import OutboundMessage, queue_message
 from portal.phones import for_display
 from portal.plans.models import CrisisPlan
 from portal.settings import Settings
-from portal.dispatch import texts
 
 log = logging.getLogger(__name__)
 
@@ -131,7 +131,9 @@ def change_location(request: CitRequest, location: str, source: str) -> None:
 
 def tell_dispatch_of_opt_out(callback_index: str) -> None:
     """A texter sent STOP while a request is open: dispatch must call back instead."""
-    waiting = select(CitRequest).where(CitRequest.callback_index == callback_index, CitRequest.status != "closed")
+    waiting = select(CitRequest).where(
+        CitRequest.callback_index == callback_index, CitRequest.status != "closed"
+    )
     for request in db.session.scalars(waiting):
         request.messages.append(
             RequestMessage(direction="note", author="CIT text line", body="Texter opted out of texts (STOP).")

@@ -23,8 +23,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from portal.crypto import EncryptedText
 from portal.database import UTCDateTime, utcnow
 from portal.extensions import db
-from portal.settings import Settings
 from portal.messaging.gateway import OPTED_OUT, SendError, SmsGateway
+from portal.settings import Settings
 
 log = logging.getLogger(__name__)
 
@@ -240,7 +240,7 @@ def reconcile_statuses(gateway: SmsGateway) -> int:
         .order_by(OutboundMessage.accepted_at)
         .limit(LOOK_UP_BATCH)
     )
-    found = [(message_id, sid) for message_id, sid in db.session.execute(due)]
+    found: list[tuple[int, str]] = [(message_id, sid) for message_id, sid in db.session.execute(due) if sid]
     db.session.execute(
         update(OutboundMessage)
         .where(OutboundMessage.id.in_([message_id for message_id, _sid in found]))

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from portal import ratelimit
 from portal.crypto import vault
 from portal.database import utcnow
-from portal.messaging.outbox import queue_message
 from portal.extensions import db
+from portal.messaging.outbox import queue_message
 from portal.phones import phone_index
 from portal.plans.models import PhoneCode, PhoneLockout
 

@@ -13,10 +13,10 @@ from flask_babel import gettext as _
 from sqlalchemy import delete, or_, select
 
 from portal.database import utcnow
-from portal.messaging.outbox import queue_message
 from portal.extensions import db
 from portal.i18n import BY_CODE
 from portal.links import public_link
+from portal.messaging.outbox import queue_message
 from portal.plans.drafts import delete_expired_drafts
 from portal.plans.models import PLAN_LIFETIME, CrisisPlan, PhoneCode
 from portal.plans.services import withdraw_plan

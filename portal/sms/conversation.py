@@ -221,7 +221,9 @@ def within_cap(conversation: Conversation, reply: str | None) -> str | None:
     if reply is None:
         return None
     now = utcnow()
-    if ratelimit.allow(f"texter-replies:{conversation.number_index}", limit=REPLY_CAP, window_seconds=REPLY_WINDOW):
+    if ratelimit.allow(
+        f"texter-replies:{conversation.number_index}", limit=REPLY_CAP, window_seconds=REPLY_WINDOW
+    ):
         conversation.unanswered, conversation.last_reply_at = 0, now
         return reply
     request = _request_of(conversation)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 import py3langid
@@ -89,7 +89,7 @@ def _is_latin(word: str) -> bool:
     return all(char.isascii() for char in word)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _pattern(word: str) -> re.Pattern[str]:
     """A keyword as a whole word; Chinese has no spaces and Arabic joins the word for
     "and" (و) to the next word, so theirs are found inside longer runs."""

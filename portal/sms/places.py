@@ -36,7 +36,9 @@ DIRECTIONS = frozenset({"N", "S", "E", "W", "NE", "NW", "SE", "SW", "NORTH", "SO
 # "Grand và Olive", "غراند و أوليف", "Grand和Olive".
 CONNECTORS = frozenset({"AND", "&", "/", "Y", "E", "I", "VA", "و", "和", "与", "跟"})
 # Words that put a place after them: "at", "en", "kod", "ở", "عند", "在".
-LEAD_INS = frozenset({"AT", "NEAR", "CORNER", "EN", "ESQUINA", "KOD", "UGAO", "UGLU", "O", "TAI", "GAN", "GOC"})
+LEAD_INS = frozenset(
+    {"AT", "NEAR", "CORNER", "EN", "ESQUINA", "KOD", "UGAO", "UGLU", "O", "TAI", "GAN", "GOC"}
+)
 LEAD_INS_NON_LATIN = frozenset({"عند", "قرب", "تقاطع", "زاويه", "في", "在", "靠近"})
 # "the Walgreens on Grand": a landmark, one of these, a street.
 LANDMARK_LINKS = frozenset({"ON", "AT", "BY", "NEAR", "OFF", "EN", "NA", "KOD", "U", "O", "TREN", "TAI"})
@@ -112,7 +114,9 @@ def _join_chinese(tokens: list[_Token]) -> list[_Token]:
             and not {previous.key, token.key} & (CONNECTORS | LEAD_INS_NON_LATIN)
             and previous.end == token.start
         ):
-            joined[-1] = _Token(previous.text + token.text, previous.key + token.key, previous.start, token.end)
+            joined[-1] = _Token(
+                previous.text + token.text, previous.key + token.key, previous.start, token.end
+            )
         else:
             joined.append(token)
     return joined
@@ -147,7 +151,9 @@ def _name_like(token: _Token, streets: frozenset[str]) -> bool:
         set(token.key) & _CHINESE_SENTENCE or any(keyword in token.key for keyword in _KEYWORDS)
     ):
         return False  # "我需要帮助" is a sentence, not a name
-    return any(char.isalpha() for char in token.key) or re.fullmatch(r"\d+(ST|ND|RD|TH)", token.key) is not None
+    return (
+        any(char.isalpha() for char in token.key) or re.fullmatch(r"\d+(ST|ND|RD|TH)", token.key) is not None
+    )
 
 
 def _street_address(text: str, tokens: list[_Token], streets: frozenset[str]) -> int | None:
@@ -183,7 +189,7 @@ def _parsed_as_address(text: str) -> bool:
     """usaddress reads the words from the number on as a house number and a street."""
     try:
         labels = [label for _word, label in usaddress.parse(text)]
-    except Exception:  # noqa: BLE001 (the parser's own errors mean "not an address")
+    except Exception:
         return False
     return bool(labels) and labels[0] == "AddressNumber" and "StreetName" in labels[:6]
 
@@ -208,7 +214,9 @@ def _signals_a_street(run: list[_Token], tokens: list[_Token], streets: frozense
     for position, token in enumerate(run):
         if _known_street_at(tokens, tokens.index(token), streets):
             return True
-        if token.key in POSTFIX_TYPES and position > 0 or token.key in PREFIX_TYPES and position < len(run) - 1:
+        if (token.key in POSTFIX_TYPES and position > 0) or (
+            token.key in PREFIX_TYPES and position < len(run) - 1
+        ):
             return True
         if token.key.endswith(CHINESE_TYPES) and token.key not in CHINESE_TYPES:
             return True

@@ -16,8 +16,8 @@ from flask.typing import ResponseReturnValue
 from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
-from portal.messaging.outbox import OutboundMessage
 from portal.extensions import db
+from portal.messaging.outbox import OutboundMessage
 from portal.phones import InvalidPhone, to_e164
 from portal.settings import Settings
 from portal.sms.webhook import webhook_auth_token

@@ -18,14 +18,14 @@ from sqlalchemy.exc import IntegrityError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
-from portal.messaging.outbox import record_status
+from portal.dispatch.texts import bounce_back
 from portal.extensions import db
+from portal.messaging.outbox import record_status
 from portal.phones import InvalidPhone, to_e164
 from portal.settings import Settings
 from portal.sms.conversation import handle_text
 from portal.sms.keywords import language_of_script
 from portal.sms.models import InboundMessage
-from portal.dispatch.texts import bounce_back
 
 log = logging.getLogger(__name__)
 
