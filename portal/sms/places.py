@@ -189,7 +189,7 @@ def _parsed_as_address(text: str) -> bool:
     """usaddress reads the words from the number on as a house number and a street."""
     try:
         labels = [label for _word, label in usaddress.parse(text)]
-    except Exception:
+    except Exception:  # whatever the parser cannot read is not an address, never a 500
         return False
     return bool(labels) and labels[0] == "AddressNumber" and "StreetName" in labels[:6]
 
