@@ -289,7 +289,9 @@ def test_the_request_workflow_closes_the_loop(dispatcher: FlaskClient, console: 
                 select(OutboundMessage).where(OutboundMessage.purpose == "texter_reply")
             )
         ]
-        assert any("on the way" in body for body in texts) and any("still on its way" in body for body in texts)
+        assert any("on the way" in body for body in texts) and any(
+            "still on its way" in body for body in texts
+        )
         assert sum("dispatcher has your request" in body for body in texts) == 1
         views = db.session.scalars(select(AuditEvent).where(AuditEvent.action == PLAN_VIEW)).all()
         assert [(v.plan_reference, v.reason) for v in views] == [(plan_reference, f"CIT request {reference}")]

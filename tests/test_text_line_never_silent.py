@@ -9,6 +9,7 @@ lost status callback is made good by a look-up.
 from __future__ import annotations
 
 import re
+import threading
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -283,3 +284,53 @@ def test_the_keyword_each_page_names_gets_replies_in_that_language(line: Flask, 
             select(CitRequest).where(CitRequest.callback_index == phone_index(TEXTER))
         ).one()
         assert request.location == "4500 Main St"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def line_on_any_database(
+    request: pytest.FixtureRequest, tmp_path: Path, fake_twilio: FakeTwilio
+) -> Iterator[Flask]:
+    overrides = {}
+    if request.param == "postgresql":
+        overrides["PORTAL_DATABASE_URL"] = request.getfixturevalue("postgres_url")
+    app = make_text_line_app(tmp_path, fake_twilio, **overrides)
+    yield app
+    with app.app_context():
+        db.session.remove()
+        db.engine.dispose()
+
+
+def test_two_texts_at_once_are_both_kept_and_answered(line_on_any_database: Flask) -> None:
+    """A frightened texter sends a second text before the first is answered."""
+    app = line_on_any_database
+    pairs = [(f"+1314555{3000 + n:04d}", ("PIN", "he is scared")) for n in range(15)]
+    pairs += [(f"+1314555{3100 + n:04d}", ("PIN 4500 Lindell Blvd", "4500 Lindell Blvd")) for n in range(15)]
+    answers: dict[tuple[str, str], str] = {}
+
+    def text(number: str, body: str, barrier: threading.Barrier) -> None:
+        client = app.test_client()
+        barrier.wait()
+        answers[(number, body)] = reply_text(send_text(client, body, sender=number))
+
+    for number, bodies in pairs:
+        barrier = threading.Barrier(len(bodies))
+        threads = [threading.Thread(target=text, args=(number, body, barrier)) for body in bodies]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert all(answers.get((number, body)) for number, bodies in pairs for body in bodies), answers
+    with app.app_context():
+        for number, bodies in pairs:
+            requests = db.session.scalars(
+                select(CitRequest).where(CitRequest.callback_index == phone_index(number))
+            ).all()
+            if bodies[0] == "PIN":
+                conversation = db.session.get(Conversation, phone_index(number))
+                kept = [conversation.first_message] + [
+                    held["body"] for held in conversation.held_messages or []
+                ]
+                assert sorted(kept) == sorted(bodies) and requests == []
+            else:
+                assert len(requests) == 1, "one place texted twice at once made two requests"
+                assert sorted(m.body for m in requests[0].messages) == sorted(bodies)

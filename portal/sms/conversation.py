@@ -77,7 +77,9 @@ def handle_text(number: str, body: str) -> Step:
 def current_conversation(index: str) -> Conversation | None:
     """The texter's conversation; one is made again for a request still open after
     the silence, so that a late text is added to it rather than starting another."""
-    conversation = db.session.get(Conversation, index)
+    # On PostgreSQL the row is locked, so that two texts at once are taken one after the
+    # other (SQLite's BEGIN IMMEDIATE already does that).
+    conversation = db.session.get(Conversation, index, with_for_update=db.engine.dialect.name == "postgresql")
     if conversation is not None:
         request = _request_of(conversation)
         still_open = request is not None and request.status != "closed"

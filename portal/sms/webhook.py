@@ -70,19 +70,23 @@ def inbound() -> ResponseReturnValue:
     if not sid:
         abort(400)
 
-    seen = db.session.get(InboundMessage, sid)
-    if seen is not None:
-        return twiml(seen.reply)  # a repeated delivery: same answer, nothing changes
-    step = handle_text(number, body)
-    db.session.add(InboundMessage(message_sid=sid, reply=step.reply))
-    try:
-        db.session.commit()
-    except IntegrityError:
-        # The same message delivered twice at once: the other delivery won.
-        db.session.rollback()
+    # Two texts from one texter may arrive at once (a second sent before the first was
+    # answered): the one that loses the race to start the conversation is taken again,
+    # now as the conversation's next text. Nothing a texter writes is dropped.
+    for _attempt in range(3):
         seen = db.session.get(InboundMessage, sid)
-        return twiml(seen.reply if seen else None)
-    return twiml(step.reply)
+        if seen is not None:
+            return twiml(seen.reply)  # a repeated delivery: same answer, nothing changes
+        try:
+            step = handle_text(number, body)
+            db.session.add(InboundMessage(message_sid=sid, reply=step.reply))
+            db.session.commit()
+        except IntegrityError:
+            db.session.rollback()
+            continue
+        return twiml(step.reply)
+    log.error("inbound text %s could not be stored after three tries", sid)
+    abort(500)  # Twilio then tries the fallback URL, which tells the texter to call 911
 
 
 @bp.post("/status")
