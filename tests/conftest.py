@@ -14,6 +14,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from portal import create_app
+from tests.fake_twilio import FakeTwilio
 
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
@@ -60,6 +61,22 @@ def no_network(monkeypatch: pytest.MonkeyPatch) -> None:
 
     monkeypatch.setattr(socket.socket, "connect", guarded(real_connect))
     monkeypatch.setattr(socket.socket, "connect_ex", guarded(real_connect_ex))
+
+
+@pytest.fixture
+def fake_twilio() -> Iterator[FakeTwilio]:
+    """The local fake Twilio API, spoken to over HTTP by the real twilio client."""
+    fake = FakeTwilio().start()
+    yield fake
+    fake.stop()
+
+
+@pytest.fixture
+def line(tmp_path: Path, fake_twilio: FakeTwilio) -> Flask:
+    """A migrated app on the text line's settings, sending through the fake API."""
+    from tests.text_line_helpers import make_text_line_app
+
+    return make_text_line_app(tmp_path, fake_twilio)
 
 
 @pytest.fixture

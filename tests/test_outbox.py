@@ -33,13 +33,6 @@ LINE = "+13145550100"
 NOTICES = "+13145550101"
 
 
-@pytest.fixture
-def fake_twilio() -> Iterator[FakeTwilio]:
-    fake = FakeTwilio().start()
-    yield fake
-    fake.stop()
-
-
 def twilio_environ(tmp_path: Path, fake: FakeTwilio, **overrides: str) -> dict[str, str]:
     return make_environ(
         tmp_path,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -34,18 +33,6 @@ from tests.text_line_helpers import (
     signed,
     wait_until,
 )
-
-
-@pytest.fixture
-def fake_twilio() -> Iterator[FakeTwilio]:
-    fake = FakeTwilio().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def line(tmp_path: Path, fake_twilio: FakeTwilio) -> Flask:
-    return make_text_line_app(tmp_path, fake_twilio)
 
 
 def requests(app: Flask) -> list[CitRequest]:

@@ -43,18 +43,6 @@ from tests.text_line_helpers import (
 )
 
 
-@pytest.fixture
-def fake_twilio() -> Iterator[FakeTwilio]:
-    fake = FakeTwilio().start()
-    yield fake
-    fake.stop()
-
-
-@pytest.fixture
-def line(tmp_path: Path, fake_twilio: FakeTwilio) -> Flask:
-    return make_text_line_app(tmp_path, fake_twilio)
-
-
 def the_request(app: Flask) -> CitRequest:
     with app.app_context():
         request = db.session.scalars(select(CitRequest)).one()
