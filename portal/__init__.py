@@ -70,11 +70,12 @@ def register_extensions(app: Flask) -> None:
         database.configure_sqlite(db.engine)
     migrate.init_app(app, db, directory=str(Path(__file__).with_name("migrations")), render_as_batch=True)
     csrf.init_app(app)
+    app.extensions["agency"] = agency = load_agency(settings.agency_file)
+    # Read by Flask-Babel in init_app only: times are shown in the agency's time zone.
+    app.config["BABEL_DEFAULT_TIMEZONE"] = agency.timezone
     babel.init_app(app, locale_selector=i18n.select_locale)
     i18n.init_app(app)
     security.init_app(app)
-    app.extensions["agency"] = agency = load_agency(settings.agency_file)
-    app.config["BABEL_DEFAULT_TIMEZONE"] = agency.timezone
     app.extensions["rate_limiter"] = RateLimiter(settings.redis_url)
     app.jinja_env.filters["without_empty"] = lambda attrs: {
         key: value for key, value in attrs.items() if value

@@ -410,3 +410,17 @@ def test_a_supervisor_withdraws_a_plan_for_a_family_that_lost_its_phones(console
         assert db.session.scalar(select(CrisisPlan.id)) is None
         event = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "plan.withdraw")).one()
         assert (event.plan_reference, event.reason) == (reference, "lost phones, new plan K7QM")
+
+
+def test_times_are_shown_in_the_agencys_time_zone(dispatcher: FlaskClient, console: Flask) -> None:
+    """St. Louis is six hours behind UTC in November: 02:12 UTC on the 26th is 8:12 PM on the 25th."""
+    from datetime import UTC, datetime
+
+    send_text(console.test_client(), "PIN 4500 Main St")
+    with console.app_context():
+        item = db.session.scalars(select(CitRequest)).one()
+        item.created_at = datetime(2026, 11, 26, 2, 12, tzinfo=UTC)
+        reference = item.reference
+        db.session.commit()
+    page = dispatcher.get(f"/console/requests/{reference}").get_data(as_text=True)
+    assert "11/25/26, 8:12" in page and "11/26/26, 2:12" not in page
