@@ -85,7 +85,16 @@ def test_a_question_is_kept_asked_about_once_then_forwarded_as_unclear(line: Fla
         alert = db.session.scalars(
             select(OutboundMessage.body).where(OutboundMessage.purpose == "dispatch_alert")
         ).first()
+        updates = db.session.scalars(
+            select(OutboundMessage.body).where(OutboundMessage.purpose == "dispatch_update")
+        ).all()
+        first_text_at = db.session.get(CitRequest, request.id).messages[0].at
     assert alert is not None and "Location: unclear" in alert
+    # Dispatch reads what the texter wrote, as they were told it would.
+    assert sum("he is talking about hurting himself" in body for body in updates) == len(DISPATCH)
+    assert sum("what is this?" in body for body in updates) == len(DISPATCH)
+    assert not any(body.endswith("help me") for body in updates)  # nothing but a call for help
+    assert first_text_at < utcnow() - timedelta(minutes=2)  # when it was written, not forwarded
 
 
 def test_a_bare_keyword_left_alone_is_forwarded_as_not_given(line: Flask) -> None:
@@ -161,6 +170,42 @@ def test_the_texter_is_told_once_when_a_dispatcher_acknowledges(line: Flask) -> 
     assert "es" in language_of(later) and reference in later
 
 
+def test_what_was_written_before_the_place_reaches_dispatch(line: Flask) -> None:
+    client = line.test_client()
+    for text in ("help", "my son is hearing voices and wont stop yelling", "4500 Lindell Blvd"):
+        send_text(client, text)
+    with line.app_context():
+        alert = db.session.scalars(
+            select(OutboundMessage.body).where(OutboundMessage.purpose == "dispatch_alert")
+        ).first()
+        updates = db.session.scalars(
+            select(OutboundMessage.body).where(OutboundMessage.purpose == "dispatch_update")
+        ).all()
+    assert alert is not None and "Location: 4500 Lindell Blvd" in alert
+    assert len(updates) == len(DISPATCH) and all("hearing voices" in body for body in updates)
+
+
+def test_thanks_after_closing_is_no_new_request(line: Flask) -> None:
+    client = line.test_client()
+    send_text(client, "PIN 4500 Lindell Blvd")
+    reference = the_request(line).reference
+    dispatcher = dispatcher_client(line)
+    token = csrf_token(dispatcher, f"/console/requests/{reference}")
+    dispatcher.post(
+        f"/console/requests/{reference}/close",
+        data={"csrf_token": token, "disposition": "cit_dispatched", "text_texter": "yes"},
+    )
+    thanks = reply_text(send_text(client, "thank you!!"))
+    assert "closed" in thanks and "911" in thanks
+    with line.app_context():
+        db.session.execute(update(Conversation).values(started_at=utcnow() - timedelta(minutes=3)))
+        db.session.commit()
+        forward_silent_texters()
+        assert len(db.session.scalars(select(CitRequest)).all()) == 1
+    again = reply_text(send_text(client, "he is back and yelling"))
+    assert "Where is help needed?" in again  # a new text that is no thanks starts again
+
+
 def test_closing_does_not_read_as_nobody_is_coming(line: Flask) -> None:
     send_text(line.test_client(), "PIN 4500 Lindell Blvd")
     reference = the_request(line).reference
@@ -171,7 +216,7 @@ def test_closing_does_not_read_as_nobody_is_coming(line: Flask) -> None:
         data={"csrf_token": token, "disposition": "cit_dispatched", "text_texter": "yes"},
     )
     closing = texts_to(line, TEXTER)[-1]
-    assert "still on its way" in closing and "911" in closing
+    assert "If help was sent, it is still on its way" in closing and "911" in closing
 
 
 def test_a_second_place_changes_the_location_and_alerts_dispatch(

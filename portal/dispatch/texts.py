@@ -33,7 +33,7 @@ def request_closed(language: str, reference: str) -> str:
     return in_language(
         language,
         lambda: _(
-            "911 dispatch closed this text thread for %(reference)s. Help already sent is still on its way. Need help again? Text us or call 911. To talk: 988.",
+            "911 dispatch closed this text thread for %(reference)s. If help was sent, it is still on its way. Need help again? Text us or call 911. To talk: 988.",
             reference=reference,
         ),
     )

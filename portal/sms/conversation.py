@@ -160,6 +160,8 @@ def continue_conversation(conversation: Conversation, body: str) -> str:
         return place_given(conversation, body)
 
     request = _request_of(conversation)
+    if request is not None and request.status == "closed" and keywords.is_courtesy(body):
+        return texts.thread_closed(conversation.language)  # "thank you" is no new request
     if request is None or request.status == "closed":
         # The request was closed (or deleted): this text starts a new one.
         db.session.delete(conversation)
@@ -256,11 +258,10 @@ def open_request(
         plan_reference=plan.reference if plan else None,
         plan_asks_for_cit=bool(plan and plan.cit_requested),
     )
-    thread = [RequestMessage(direction="in", body=conversation.first_message or "")]
-    thread += [
-        RequestMessage(direction="in", at=datetime.fromisoformat(held["at"]), body=held["body"])
-        for held in conversation.held_messages or []
-    ]
+    first = conversation.first_message or ""
+    held = conversation.held_messages or []
+    thread = [RequestMessage(direction="in", at=conversation.started_at, body=first)]
+    thread += [RequestMessage(direction="in", at=datetime.fromisoformat(h["at"]), body=h["body"]) for h in held]
     if message and message.strip():
         thread.append(RequestMessage(direction="in", body=message.strip()))
     request.messages = thread
@@ -270,6 +271,13 @@ def open_request(
     conversation.cit_request_id = request.id
     conversation.held_messages = None
     queue_dispatch_alerts(request, plan)
+    # What the texter wrote before the place reaches dispatch as updates, as later texts
+    # do ("dispatch will see your texts"); the text that held the place is the alert.
+    written_before = [first] if message or location is None else []
+    written_before += [h["body"] for h in held]
+    for text in written_before:
+        if not keywords.is_only_a_call_for_help(text):
+            queue_update_alerts(request, text)
     return request
 
 

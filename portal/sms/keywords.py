@@ -184,6 +184,19 @@ def filler_words() -> frozenset[str]:
     return frozenset(words)
 
 
+# Thanks, as texters send it after help came: a courtesy, not a new request.
+THANKS = frozenset({"THANK", "THANKS", "THX", "TY", "GRACIAS", "HVALA", "CAM", "ON", "谢谢", "شكرا", "شكرًا"})
+
+
+def is_courtesy(text: str) -> bool:
+    """"thank you", "ok gracias", "cảm ơn", "شكرا": thanks and no more ("he is back" is
+    no courtesy, however common its words)."""
+    words = fold(text).split()
+    if find_keywords(text) or len(words) > 4 or not (set(words) & THANKS or words in (["OK"], ["OKAY"])):
+        return False
+    return all(word in THANKS or word in filler_words() for word in words)
+
+
 def is_only_a_call_for_help(text: str) -> bool:
     """True when the text holds nothing but CIT keywords, switch words and filler
     ("help!!", "¡Ayuda por favor!", "PIN"): nothing dispatch would need to read."""
@@ -191,4 +204,5 @@ def is_only_a_call_for_help(text: str) -> bool:
     for _language, start, end in reversed(find_keywords(text)):
         rest = rest[:start] + " " + rest[end:]
     words = fold(rest).split()
-    return all(word in filler_words() or word in SWITCH_WORDS or word in INFO for word in words)
+    # Two filler words at most: "help me please" says nothing more, "he is back" does.
+    return len(words) <= 2 and all(word in filler_words() or word in SWITCH_WORDS or word in INFO for word in words)

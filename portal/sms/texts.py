@@ -128,6 +128,14 @@ def updates_combined(language: str, reference: str, count: int) -> str:
     )
 
 
+def thread_closed(language: str) -> str:
+    # Translators: an SMS, to a texter who thanked dispatch after their request was closed.
+    return _in(
+        language,
+        lambda: _("This text thread is closed. Need help again? Send the address, or call 911."),
+    )
+
+
 def location_changed(language: str, reference: str) -> str:
     # Translators: an SMS, after the texter sent a new place for their request. At most 3 SMS.
     return _in(
@@ -154,5 +162,6 @@ def all_replies(language: str) -> list[str]:
         update_forwarded(language, LONGEST_REFERENCE, acknowledged=True),
         *(updates_combined(language, LONGEST_REFERENCE, count) for count in (1, 2, 3, 11, 99, 100)),
         location_changed(language, LONGEST_REFERENCE),
+        thread_closed(language),
         *dispatch_texts.all_texts(language, LONGEST_REFERENCE),
     ]
