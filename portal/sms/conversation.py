@@ -13,7 +13,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from flask import current_app
 from sqlalchemy import select
 
 from portal import ratelimit
@@ -32,14 +31,13 @@ from portal.plans.models import CrisisPlan
 from portal.plans.services import find_plans_by_phone
 from portal.sms import keywords, texts
 from portal.sms.models import Conversation
-from portal.sms.places import find_place
+from portal.sms.reading import Reading
 
 SILENCE = timedelta(minutes=30)  # a conversation without an open request is forgotten then
 LOCATION_WAIT = timedelta(minutes=2)  # then the request goes to dispatch without a place
 REPLY_CAP = 10  # replies to one texter ...
 REPLY_WINDOW = 600  # ... per 10 minutes; past it, an open request still gets ...
 COMBINED_EVERY = timedelta(minutes=1)  # ... one combined answer a minute
-PLAN_HOME = "1"
 
 
 @dataclass
@@ -49,10 +47,10 @@ class Step:
     reply: str | None
 
 
-def handle_text(number: str, body: str) -> Step:
-    """Take one inbound text from `number` (E.164). The caller commits."""
+def handle_text(number: str, text: Reading) -> Step:
+    """Take one inbound text from `number` (E.164), read beforehand. The caller commits."""
     index = phone_index(number)
-    carrier_word = keywords.carrier_word(body)
+    carrier_word = text.carrier_word
     if carrier_word in keywords.OPT_OUT:
         if db.session.get(OptOut, index) is None:
             db.session.add(OptOut(number_index=index))
@@ -67,10 +65,10 @@ def handle_text(number: str, body: str) -> Step:
 
     conversation = current_conversation(index)
     if conversation is None:
-        conversation, reply = start_conversation(number, index, body)
+        conversation, reply = start_conversation(number, index, text)
     else:
         conversation.last_message_at = utcnow()
-        reply = continue_conversation(conversation, body)
+        reply = continue_conversation(conversation, text)
     return Step(None if opted_out else within_cap(conversation, reply))
 
 
@@ -110,91 +108,87 @@ def _request_of(conversation: Conversation) -> CitRequest | None:
     return db.session.get(CitRequest, conversation.cit_request_id) if conversation.cit_request_id else None
 
 
-def first_language(body: str, place: str | None, plan: CrisisPlan | None) -> str:
+def first_language(text: Reading, plan: CrisisPlan | None) -> str:
     """The language of a first text: a switch word, then the words' language (even
     beside PIN or CIT), then the plan's, then English."""
-    keyword = keywords.keyword_language(body)
     return (
-        keywords.switch_word(body)
-        or (keyword if keyword != "en" else None)
-        or keywords.language_of_script(body)
-        or keywords.language_of_sentence(body.replace(place, " ") if place else body)
+        text.switch
+        or (text.keyword_language if text.keyword_language != "en" else None)
+        or text.script_language
+        or text.sentence_language
         or (plan.language if plan else None)
         or "en"
     )
 
 
-def start_conversation(number: str, index: str, body: str) -> tuple[Conversation, str]:
+def start_conversation(number: str, index: str, text: Reading) -> tuple[Conversation, str]:
     plans = find_plans_by_phone(number)
     plan = plans[-1] if plans else None
-    place = find_place(body, streets())
-    language = first_language(body, place, plan)
+    language = first_language(text, plan)
     conversation = Conversation(
         number_index=index,
         number=number,
         language=language,
         stage="awaiting_location",
-        first_message=body.strip(),
+        first_message=text.text,
         offered_plan_id=plan.id if plan and home_address(plan) else None,
     )
     db.session.add(conversation)
-    if keywords.switch_word(body):
+    if text.switch:
         return conversation, ask_location(conversation)
-    if keywords.carrier_word(body) in keywords.INFO:
+    if text.carrier_word in keywords.INFO:
         return conversation, texts.line_info(language)
-    if place:
-        request = open_request(conversation, location=place, source="texted")
+    if text.place:
+        request = open_request(conversation, location=text.place, source="texted")
         return conversation, texts.request_sent(language, request.reference, first=True)
-    conversation.place_unclear = not keywords.is_only_a_call_for_help(body)
+    conversation.place_unclear = not text.only_a_call_for_help
     return conversation, ask_location(conversation)
 
 
-def continue_conversation(conversation: Conversation, body: str) -> str:
-    switch = keywords.switch_word(body)
+def continue_conversation(conversation: Conversation, text: Reading) -> str:
+    switch = text.switch
     if conversation.stage == "awaiting_location":
         if switch:
             conversation.language = switch
             return ask_location(conversation)
-        if keywords.carrier_word(body) in keywords.INFO:
+        if text.carrier_word in keywords.INFO:
             return texts.line_info(conversation.language)
-        return place_given(conversation, body)
+        return place_given(conversation, text)
 
     request = _request_of(conversation)
-    if request is not None and request.status == "closed" and keywords.is_courtesy(body):
+    if request is not None and request.status == "closed" and text.courtesy:
         return texts.thread_closed(conversation.language)  # "thank you" is no new request
     if request is None or request.status == "closed":
         # The request was closed (or deleted): this text starts a new one.
         db.session.delete(conversation)
         db.session.flush()
-        return start_conversation(conversation.number, conversation.number_index, body)[1]
+        return start_conversation(conversation.number, conversation.number_index, text)[1]
     if switch:
         conversation.language = request.language = switch
         return texts.update_forwarded(switch, request.reference)
-    request.messages.append(RequestMessage(direction="in", body=body.strip()))
-    place = find_place(body, streets())
-    if place and place != request.location:
-        change_location(request, place, "texted")
+    request.messages.append(RequestMessage(direction="in", body=text.text))
+    if text.place and text.place != request.location:
+        change_location(request, text.place, "texted")
         return texts.location_changed(conversation.language, request.reference)
-    queue_update_alerts(request, body.strip())
+    queue_update_alerts(request, text.text)
     return texts.update_forwarded(
         conversation.language, request.reference, acknowledged=request.status == "acknowledged"
     )
 
 
-def place_given(conversation: Conversation, body: str) -> str:
+def place_given(conversation: Conversation, text: Reading) -> str:
     """The answer to "where is help needed?": a place opens the request; anything else
     is kept and the texter is asked once more, plainly."""
     plan = db.session.get(CrisisPlan, conversation.offered_plan_id) if conversation.offered_plan_id else None
     home = home_address(plan) if plan is not None else None
-    if home and keywords.fold(body) == PLAN_HOME:
-        opened = open_request(conversation, location=home, source="plan_home", message=body)
+    if home and text.plan_home:
+        opened = open_request(conversation, location=home, source="plan_home", message=text.text)
         return texts.request_sent(conversation.language, opened.reference, first=False)
-    place = find_place(body, streets())
-    if place:
-        opened = open_request(conversation, location=place, source="texted", message=body)
+    if text.place:
+        opened = open_request(conversation, location=text.place, source="texted", message=text.text)
         return texts.request_sent(conversation.language, opened.reference, first=False)
-    conversation.held_messages = [*(conversation.held_messages or []), _held(body)]
-    if not keywords.is_only_a_call_for_help(body):
+    conversation.held_messages = [*(conversation.held_messages or []), _held(text.text)]
+    if not text.only_a_call_for_help:
         conversation.place_unclear = True
     if conversation.asked_again:
         return texts.still_need_place(conversation.language)
@@ -206,12 +200,8 @@ def ask_location(conversation: Conversation) -> str:
     return texts.ask_location(conversation.language, plan_offered=conversation.offered_plan_id is not None)
 
 
-def streets() -> tuple[str, ...]:
-    return tuple(current_app.extensions["agency"].streets)
-
-
-def _held(body: str) -> dict[str, str]:
-    return {"at": utcnow().isoformat(), "body": body.strip()}
+def _held(text: str) -> dict[str, str]:
+    return {"at": utcnow().isoformat(), "body": text}
 
 
 def home_address(plan: CrisisPlan) -> str | None:

@@ -66,6 +66,8 @@ PEOPLE = frozenset(
     }
 )  # fmt: skip
 
+ADDRESS_WORDS = 12  # how far past a house number the address parser reads
+
 _TOKEN = re.compile(r"[&/]|[\u4e00-\u9fff]|[^\W_\u4e00-\u9fff]+(?:['’][^\W_\u4e00-\u9fff]+)*")
 _HOUSE_NUMBER = re.compile(r"\d{1,6}[A-Z]?")
 # Characters of Chinese sentences (I, you, he, she, of, is, not, very, want...), never of
@@ -176,7 +178,8 @@ def _street_address(text: str, tokens: list[_Token], streets: frozenset[str]) ->
         known = _known_street_at(tokens, name_at, streets)
         if not (typed or known or len(token.key.rstrip("ABCDEFGHIJKLMNOPQRSTUVWXYZ")) >= 3):
             continue  # "7 oak" may be anything; "7 Oak St" and "4500 lindell" are places
-        if name.latin and not _parsed_as_address(text[token.start :]):
+        window = tokens[min(index + ADDRESS_WORDS, len(tokens) - 1)].end  # bounded: linear time
+        if name.latin and not _parsed_as_address(text[token.start : window]):
             continue
         street_before = _run(tokens, index - 1, -1, streets)
         if name.key == "号" and street_before and _signals_a_street(street_before, tokens, streets):

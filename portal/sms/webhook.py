@@ -26,6 +26,7 @@ from portal.settings import Settings
 from portal.sms.conversation import handle_text
 from portal.sms.keywords import language_of_script
 from portal.sms.models import InboundMessage
+from portal.sms.reading import read_text
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +70,8 @@ def inbound() -> ResponseReturnValue:
         return twiml(None)
     if not sid:
         abort(400)
+    # Read before the write transaction begins: no text holds the database while read.
+    text = read_text(body, current_app.extensions["agency"].streets)
 
     # Two texts from one texter may arrive at once (a second sent before the first was
     # answered): the one that loses the race to start the conversation is taken again,
@@ -78,7 +81,7 @@ def inbound() -> ResponseReturnValue:
         if seen is not None:
             return twiml(seen.reply)  # a repeated delivery: same answer, nothing changes
         try:
-            step = handle_text(number, body)
+            step = handle_text(number, text)
             db.session.add(InboundMessage(message_sid=sid, reply=step.reply))
             db.session.commit()
         except IntegrityError:
