@@ -251,7 +251,9 @@ def open_request(
     first = conversation.first_message or ""
     held = conversation.held_messages or []
     thread = [RequestMessage(direction="in", at=conversation.started_at, body=first)]
-    thread += [RequestMessage(direction="in", at=datetime.fromisoformat(h["at"]), body=h["body"]) for h in held]
+    thread += [
+        RequestMessage(direction="in", at=datetime.fromisoformat(h["at"]), body=h["body"]) for h in held
+    ]
     if message and message.strip():
         thread.append(RequestMessage(direction="in", body=message.strip()))
     request.messages = thread

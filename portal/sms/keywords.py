@@ -189,7 +189,7 @@ THANKS = frozenset({"THANK", "THANKS", "THX", "TY", "GRACIAS", "HVALA", "CAM", "
 
 
 def is_courtesy(text: str) -> bool:
-    """"thank you", "ok gracias", "cảm ơn", "شكرا": thanks and no more ("he is back" is
+    """ "thank you", "ok gracias", "cảm ơn", "شكرا": thanks and no more ("he is back" is
     no courtesy, however common its words)."""
     words = fold(text).split()
     if find_keywords(text) or len(words) > 4 or not (set(words) & THANKS or words in (["OK"], ["OKAY"])):
@@ -205,4 +205,6 @@ def is_only_a_call_for_help(text: str) -> bool:
         rest = rest[:start] + " " + rest[end:]
     words = fold(rest).split()
     # Two filler words at most: "help me please" says nothing more, "he is back" does.
-    return len(words) <= 2 and all(word in filler_words() or word in SWITCH_WORDS or word in INFO for word in words)
+    return len(words) <= 2 and all(
+        word in filler_words() or word in SWITCH_WORDS or word in INFO for word in words
+    )
