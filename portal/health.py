@@ -16,8 +16,8 @@ from portal.worker import latest_heartbeat
 
 bp = Blueprint("health", __name__)
 
-# A worker beats at least every few seconds; a minute of silence means none is running.
-HEARTBEAT_STALE = timedelta(seconds=60)
+# A worker beats every few seconds; 15 seconds of silence means none is working.
+HEARTBEAT_STALE = timedelta(seconds=15)
 # Messages waiting longer than this mean delivery is stuck, whatever the worker says.
 BACKLOG_STALE = timedelta(minutes=2)
 

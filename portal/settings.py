@@ -57,9 +57,10 @@ class Settings:
     # Seconds for a dispatch number to accept an alert before the fallback numbers are
     # tried and the texter is told to call 911.
     dispatch_timeout: float = 60.0
-    # Seconds a worker holds the messages it claimed; after that a dead worker's
-    # messages are claimed again. Longer than a batch of sends with their timeouts.
-    outbox_lease: float = 90.0
+    # Seconds a worker holds the messages it claimed (renewed while it works through
+    # them); after that a dead worker's messages are claimed again. Well under the
+    # dispatch timeout, so that a worker's crash never makes an alert late.
+    outbox_lease: float = 20.0
     # Console sign-in: idle and absolute session limits, and whether one account may be
     # signed in twice at once.
     console_idle_minutes: float = 30.0
@@ -152,7 +153,7 @@ class Settings:
             redis_url=environ.get("PORTAL_REDIS_URL") or None,
             agency_file=Path(environ.get("PORTAL_AGENCY_FILE") or Path(__file__).with_name("agency.toml")),
             dispatch_timeout=float(environ.get("PORTAL_DISPATCH_TIMEOUT") or 60),
-            outbox_lease=float(environ.get("PORTAL_OUTBOX_LEASE") or 90),
+            outbox_lease=float(environ.get("PORTAL_OUTBOX_LEASE") or 20),
             console_idle_minutes=float(environ.get("PORTAL_CONSOLE_IDLE_MINUTES") or 30),
             console_absolute_hours=float(environ.get("PORTAL_CONSOLE_ABSOLUTE_HOURS") or 12),
             console_concurrent_sessions=environ.get("PORTAL_CONSOLE_CONCURRENT_SESSIONS", "") == "true",

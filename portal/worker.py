@@ -33,7 +33,8 @@ from portal.sms.retention import forget_old_texts
 log = logging.getLogger(__name__)
 
 IDLE_PAUSE = 0.5  # seconds between passes when there was nothing to send
-BEAT_EVERY = 5.0  # seconds between heartbeats
+BEAT_EVERY = 3.0  # seconds between heartbeats (/healthz calls 15 seconds of silence a failure)
+ERROR_PAUSE_MAX = 5.0  # seconds, at most, between tries while the database fails
 
 # Scheduled jobs: functions of no arguments, safe to run twice or from two workers at
 # once, with how often they run (seconds). The text line's timers need seconds.
@@ -71,30 +72,58 @@ def latest_heartbeat() -> datetime | None:
 
 
 def run(stop: threading.Event) -> None:
-    """Deliver and run the scheduled jobs until `stop` is set."""
+    """Deliver and run the scheduled jobs until `stop` is set.
+
+    No recoverable error ends the loop: a locked or lost database, a failing job, a
+    bug in one pass are logged, the session is reset, and the work goes on after a
+    short pause that grows while the errors last.
+    """
     name = f"{socket.gethostname()}:{os.getpid()}:{threading.get_ident()}"
     gateway = make_gateway(current_app.config["PORTAL_SETTINGS"])
     look_up_statuses: Callable[[], object] = functools.partial(reconcile_statuses, gateway)
     jobs: tuple[tuple[Callable[[], object], float], ...] = (*SCHEDULED_JOBS, (look_up_statuses, 60.0))
     last_run = {job: 0.0 for job, _every in jobs}
     last_beat = 0.0
+    failures = 0
     log.info("worker %s started", name)
     while not stop.is_set():
-        if time.monotonic() - last_beat >= BEAT_EVERY:
-            beat(name)
-            last_beat = time.monotonic()
-        for job, every in jobs:
-            if time.monotonic() - last_run[job] >= every:
-                try:
-                    job()
-                except Exception:
-                    # One failing job (a database hiccup) must not stop the deliveries.
-                    log.exception("worker: a scheduled job failed; it runs again later")
-                    db.session.rollback()
-                last_run[job] = time.monotonic()
-        if not deliver_due(gateway):
+        try:
+            if time.monotonic() - last_beat >= BEAT_EVERY:
+                beat(name)
+                last_beat = time.monotonic()
+            for job, every in jobs:
+                if time.monotonic() - last_run[job] >= every:
+                    last_run[job] = time.monotonic()
+                    run_job(job)
+            sent = deliver_due(gateway)
+            failures = 0
+        except Exception:
+            failures += 1
+            log.exception("worker: a pass failed (%d in a row); trying again", failures)
+            reset_session()
+            stop.wait(min(ERROR_PAUSE_MAX, IDLE_PAUSE * 2**failures))
+            continue
+        if not sent:
             stop.wait(IDLE_PAUSE)
     log.info("worker %s stopped", name)
+
+
+def run_job(job: Callable[[], object]) -> None:
+    """One scheduled job; its failure (a database hiccup) must not stop the others."""
+    try:
+        job()
+    except Exception:
+        log.exception("worker: a scheduled job failed; it runs again later")
+        reset_session()
+
+
+def reset_session() -> None:
+    """Forget a failed transaction and its connection; the next use gets a fresh one."""
+    try:
+        db.session.rollback()
+    except Exception:  # the connection itself may be gone
+        log.warning("worker: could not roll back; dropping the session")
+    db.session.remove()
 
 
 def init_app(app: Flask) -> None:

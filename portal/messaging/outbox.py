@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import random
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -201,10 +202,26 @@ def deliver(message: Claimed, gateway: SmsGateway) -> None:
     db.session.commit()
 
 
+def renew_leases(ids: list[int]) -> None:
+    """Keep the messages a worker still holds from being claimed by another."""
+    lease = timedelta(seconds=current_app.config["PORTAL_SETTINGS"].outbox_lease)
+    db.session.execute(
+        update(OutboundMessage)
+        .where(OutboundMessage.id.in_(ids), OutboundMessage.status == "queued")
+        .values(lease_until=utcnow() + lease)
+    )
+    db.session.commit()
+
+
 def deliver_due(gateway: SmsGateway) -> int:
     """One pass of the worker: claim due messages and send them. Returns how many."""
     claimed = claim_batch()
-    for message in claimed:
+    lease = current_app.config["PORTAL_SETTINGS"].outbox_lease
+    renewed = time.monotonic()
+    for position, message in enumerate(claimed):
+        if time.monotonic() - renewed > lease / 3:  # slow sends: hold the rest a while longer
+            renew_leases([later.id for later in claimed[position:]])
+            renewed = time.monotonic()
         try:
             deliver(message, gateway)
         except Exception:
