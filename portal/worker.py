@@ -21,7 +21,7 @@ from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.database import UTCDateTime, utcnow
-from portal.dispatch.alerts import escalate_unacknowledged, escalate_unreached
+from portal.dispatch.alerts import escalate_unacknowledged, escalate_unreached, send_waiting_updates
 from portal.dispatch.retention import delete_old_texter_data
 from portal.extensions import db
 from portal.messaging.gateway import make_gateway
@@ -43,6 +43,7 @@ SCHEDULED_JOBS: tuple[tuple[Callable[[], None], float], ...] = (
     (answer_waiting_texters, 5.0),
     (escalate_unreached, 1.0),
     (escalate_unacknowledged, 5.0),
+    (send_waiting_updates, 5.0),
     (plan_lifecycle.run, 300.0),
     (delete_old_texter_data, 3600.0),
     (forget_old_texts, 3600.0),

@@ -95,6 +95,8 @@ class FakeTwilio:
             return self._error(429, 20429, "Too Many Requests")
         if self.mode == "opted_out":
             return self._error(400, 21610, "Attempt to send to unsubscribed recipient")
+        if len(form.get("Body", [""])[0]) > 1600:  # Twilio's documented limit
+            return self._error(400, 21617, "The concatenated message body exceeds the 1600 character limit")
         sid = "SM" + secrets.token_hex(16)
         received = Received(
             sid=sid,

@@ -181,7 +181,7 @@ def test_what_was_written_before_the_place_reaches_dispatch(line: Flask) -> None
         updates = db.session.scalars(
             select(OutboundMessage.body).where(OutboundMessage.purpose == "dispatch_update")
         ).all()
-    assert alert is not None and "Location: 4500 Lindell Blvd" in alert
+    assert alert is not None and 'Location: "4500 Lindell Blvd"' in alert
     assert len(updates) == len(DISPATCH) and all("hearing voices" in body for body in updates)
 
 

@@ -9,6 +9,7 @@ console link; never the plan's contents.
 from __future__ import annotations
 
 import logging
+import unicodedata
 from datetime import timedelta
 
 from flask import current_app
@@ -20,6 +21,7 @@ from portal.dispatch.models import CitRequest, OptOut, RequestMessage
 from portal.extensions import db
 from portal.i18n import BY_CODE
 from portal.messaging.outbox import OutboundMessage, queue_message
+from portal.messaging.segments import is_gsm7
 from portal.phones import for_display
 from portal.plans.models import CrisisPlan
 from portal.settings import Settings
@@ -29,6 +31,13 @@ log = logging.getLogger(__name__)
 # An alert counts as reaching dispatch once Twilio accepted it, unless a failed or
 # undelivered status came back later.
 REACHED = ("accepted", "sending", "sent", "delivered")
+TWO_SEGMENTS = 306  # GSM-7 characters in two SMS segments
+LOCATION_LEAST = 60  # a location is never cut shorter than this
+LOCATION_MOST = 160  # characters of a location in another script
+UPDATE_MOST = 240  # characters of a texter's update in one alert
+# Updates to the dispatch phones: one at once, then at most one a minute per request
+# (a flood of texts must not bury other alerts; the console holds every text).
+UPDATES_EVERY = timedelta(minutes=1)
 
 
 def texter_opted_out(request: CitRequest) -> bool:
@@ -65,16 +74,20 @@ def console_link(request: CitRequest) -> str:
     return f"{settings.public_url}/console/requests/{request.reference}"
 
 
+def texter_words(text: str, most: int) -> str:
+    """A texter's words for a dispatch SMS: quoted, on one line (a newline or a control
+    character could forge a "Callback:" line), cut to `most` characters (the console
+    holds the whole text)."""
+    one_line = " ".join("".join(" " if unicodedata.category(c)[0] == "C" else c for c in text).split())
+    if len(one_line) > most:
+        one_line = one_line[: most - 3].rstrip() + "..."
+    return f'"{one_line}"'
+
+
 def alert_text(request: CitRequest, plan: CrisisPlan | None) -> str:
-    if request.location is None:
-        location = "unclear (no place in the texts)" if request.location_source == "unclear" else "not given"
-    elif request.location_source == "plan_home":
-        location = f"{request.location} (home address on crisis plan)"
-    else:
-        location = request.location
     lines = [
         f"CIT REQUEST {request.reference} ({'text line' if request.source == 'sms' else 'voice call'})",
-        f"Location: {location}",
+        "Location: {location}",
     ]
     if request.callback_number:
         lines.append(f"Callback: {for_display(request.callback_number)}")
@@ -91,7 +104,19 @@ def alert_text(request: CitRequest, plan: CrisisPlan | None) -> str:
             plan_line += ", expired"
         lines.append(plan_line)
     lines.append(console_link(request))
-    return "\n".join(lines)
+    body = "\n".join(lines)
+    return body.format(location=location_for_alert(request, len(body.format(location=""))))
+
+
+def location_for_alert(request: CitRequest, rest: int) -> str:
+    """The location as the alert shows it: whole when the alert then fits two SMS
+    segments, else cut to fit them (a location in another script: cut to a length that
+    keeps the alert a few segments long, far under Twilio's 1,600 characters)."""
+    if request.location is None:
+        return "unclear (no place in the texts)" if request.location_source == "unclear" else "not given"
+    suffix = " (home address on crisis plan)" if request.location_source == "plan_home" else ""
+    budget = TWO_SEGMENTS - rest - len(suffix) - 2 if is_gsm7(request.location) else LOCATION_MOST
+    return texter_words(request.location, max(budget, LOCATION_LEAST)) + suffix
 
 
 def queue_dispatch_alerts(request: CitRequest, plan: CrisisPlan | None) -> None:
@@ -104,7 +129,34 @@ def queue_dispatch_alerts(request: CitRequest, plan: CrisisPlan | None) -> None:
 
 
 def queue_update_alerts(request: CitRequest, text: str) -> None:
-    _alert_dispatch(request, f"{request.reference} update from texter: {text}")
+    """Pass a texter's text to the dispatch phones: at once if none went in the last
+    minute, else counted and sent together by send_waiting_updates."""
+    now = utcnow()
+    if request.last_update_alert_at is not None and now - request.last_update_alert_at < UPDATES_EVERY:
+        request.updates_waiting = (request.updates_waiting or 0) + 1
+        return
+    request.last_update_alert_at, request.updates_waiting = now, 0
+    _alert_dispatch(request, f"{request.reference} update from texter: {texter_words(text, UPDATE_MOST)}")
+
+
+def send_waiting_updates() -> None:
+    """Scheduled: the texts held back by the one-a-minute rule, as one update per request."""
+    due = select(CitRequest).where(
+        CitRequest.updates_waiting > 0, CitRequest.last_update_alert_at <= utcnow() - UPDATES_EVERY
+    )
+    if db.engine.dialect.name == "postgresql":
+        due = due.with_for_update(skip_locked=True)
+    for request in db.session.scalars(due).all():
+        latest = next((m.body for m in reversed(request.messages) if m.direction == "in"), "")
+        count = request.updates_waiting
+        request.last_update_alert_at, request.updates_waiting = utcnow(), 0
+        if request.status != "closed":
+            _alert_dispatch(
+                request,
+                f"{request.reference}: {count} more texts from texter, latest: "
+                f"{texter_words(latest, UPDATE_MOST)}\n{console_link(request)}",
+            )
+    db.session.commit()
 
 
 def _alert_dispatch(request: CitRequest, body: str) -> None:
@@ -122,9 +174,9 @@ def change_location(request: CitRequest, location: str, source: str) -> None:
     note = f"Location changed. Was: {was}" if was else "Location given."
     request.messages.append(RequestMessage(direction="note", author="CIT text line", body=note))
     request.location, request.location_source = location, source
-    lines = [f"{request.reference} LOCATION CHANGED: {location}"]
+    lines = [f"{request.reference} LOCATION CHANGED: {texter_words(location, LOCATION_MOST)}"]
     if was:
-        lines.append(f"(was: {was})")
+        lines.append(f"(was: {texter_words(was, LOCATION_LEAST)})")
     lines.append(console_link(request))
     _alert_dispatch(request, "\n".join(lines))
 

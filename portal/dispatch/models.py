@@ -51,6 +51,10 @@ class CitRequest(db.Model):  # type: ignore[name-defined,misc]
     closed_by: Mapped[str | None] = mapped_column(String(300))
     disposition: Mapped[str | None] = mapped_column(String(24))
     cad_number: Mapped[str | None] = mapped_column(String(40))
+    # Updates to the dispatch phones: when the last went, and texts since, held back by
+    # the one-a-minute rule.
+    last_update_alert_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    updates_waiting: Mapped[int] = mapped_column(Integer, default=0)
 
     messages: Mapped[list[RequestMessage]] = relationship(
         back_populates="cit_request", cascade="all, delete-orphan", order_by="RequestMessage.id"

@@ -267,9 +267,9 @@ def open_request(
     # do ("dispatch will see your texts"); the text that held the place is the alert.
     written_before = [first] if message or location is None else []
     written_before += [h["body"] for h in held]
-    for text in written_before:
-        if not keywords.is_only_a_call_for_help(text):
-            queue_update_alerts(request, text)
+    worth_reading = [text for text in written_before if not keywords.is_only_a_call_for_help(text)]
+    if worth_reading:
+        queue_update_alerts(request, " / ".join(worth_reading))
     return request
 
 
