@@ -376,4 +376,26 @@ def test_closed_requests_are_deleted_after_the_retention_period(line: Flask) -> 
         assert [r.location for r in db.session.scalars(select(CitRequest))] == ["12 Oak Ave"]
         assert db.session.scalar(select(func.count()).select_from(RequestMessage)) == 1
         assert all(m.cit_request_id == second.id for m in db.session.scalars(select(OutboundMessage)))
+        # After a day the replies are gone; the MessageSids stay as long as requests do.
+        assert set(db.session.scalars(select(InboundMessage.reply))) == {None}
+        db.session.execute(db.update(InboundMessage).values(received_at=utcnow() - timedelta(days=366)))
+        db.session.commit()
+        forget_old_texts()
         assert db.session.scalar(select(func.count()).select_from(InboundMessage)) == 0
+
+
+def test_a_signed_text_replayed_days_later_creates_nothing(line: Flask) -> None:
+    from portal.sms.models import InboundMessage
+    from portal.sms.retention import forget_old_texts
+
+    client = line.test_client()
+    send_text(client, "PIN 21 Replay Ave", sid="SMcaptured")
+    with line.app_context():
+        request = db.session.scalars(select(CitRequest)).one()
+        request.status, request.closed_at = "closed", utcnow()
+        db.session.execute(db.update(InboundMessage).values(received_at=utcnow() - timedelta(days=2)))
+        db.session.commit()
+        forget_old_texts()
+    replayed = send_text(client, "PIN 21 Replay Ave", sid="SMcaptured")
+    assert replayed.status_code == 200 and reply_text(replayed) == ""
+    assert len(requests(line)) == 1 and len(outbox(line, "dispatch_alert")) == len(DISPATCH)
