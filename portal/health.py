@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, current_app, jsonify
 from flask.typing import ResponseReturnValue
 from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
@@ -43,6 +43,8 @@ def healthz() -> ResponseReturnValue:
     )
     body = {
         "database": True,
+        # Rate limits fall back to counting in each process: degraded, still serving.
+        "redis": current_app.extensions["rate_limiter"].redis_state(),
         "worker_heartbeat_age_seconds": heartbeat_age,
         "outbox_backlog": backlog,
         "oldest_queued_age_seconds": (now - oldest).total_seconds() if oldest else None,

@@ -2,13 +2,23 @@
 
 from __future__ import annotations
 
+import socket
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import redis
+from sqlalchemy import func, select
 
 from portal import create_app
+from portal.dispatch.models import CitRequest
+from portal.extensions import db
 from portal.ratelimit import RateLimiter
+from portal.worker import beat
 from tests.conftest import make_environ
+from tests.fake_twilio import FakeTwilio
+from tests.text_line_helpers import make_text_line_app, reply_text, send_text, wait_until
 
 
 def limiter_of(tmp_path: Path, redis_url: str | None):  # type: ignore[no-untyped-def]
@@ -64,3 +74,50 @@ def test_behind_a_proxy_limits_count_each_visitor_not_the_proxy(tmp_path: Path) 
             "/crisis-plan/start", data={"action": "new"}, headers=headers, environ_base=proxy
         )
         assert response.status_code == 302, visitor
+
+
+@pytest.fixture
+def own_redis(tmp_path: Path) -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
+    """A redis-server of this test's own on a free port, that the test may stop."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    server = subprocess.Popen(
+        ["redis-server", "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--dir", str(tmp_path)],
+        stdout=subprocess.DEVNULL,
+    )
+    url = f"redis://127.0.0.1:{port}/0"
+    client = redis.Redis.from_url(url)
+    wait_until(lambda: _answers(client))
+    yield url, server
+    server.kill()
+    server.wait()
+
+
+def _answers(client: redis.Redis) -> bool:
+    try:
+        return bool(client.ping())
+    except redis.ConnectionError:
+        return False
+
+
+@pytest.mark.redis
+def test_redis_stopped_mid_run_never_stops_the_text_line(
+    own_redis: tuple[str, subprocess.Popen[bytes]], tmp_path: Path, fake_twilio: FakeTwilio
+) -> None:
+    url, server = own_redis
+    app = make_text_line_app(tmp_path, fake_twilio, PORTAL_REDIS_URL=url)
+    client = app.test_client()
+    with app.app_context():
+        beat("test-worker")
+    assert client.get("/healthz").get_json()["redis"] == "ok"
+    assert reply_text(send_text(client, "PIN 100 Main St", sender="+13145550200"))
+    server.kill()
+    server.wait()
+    for number in range(10):
+        response = send_text(client, f"PIN {number + 1} Oak St", sender=f"+131455502{number + 10}")
+        assert response.status_code == 200 and "911" in reply_text(response)
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(CitRequest)) == 11
+    health = client.get("/healthz")
+    assert health.status_code == 200 and health.get_json()["redis"] == "degraded"

@@ -176,7 +176,7 @@ def test_a_plan_phone_is_offered_its_home_address_without_echoing_it(line: Flask
     (request,) = requests(line)
     assert request.location == "77 Hidden Lane" and request.plan_reference == reference
     alert = outbox(line, "dispatch_alert")[0][1]
-    assert "\"77 Hidden Lane\" (home address on crisis plan)" in alert
+    assert '"77 Hidden Lane" (home address on crisis plan)' in alert
     assert f"Crisis plan {reference} on file, asks for CIT" in alert and "Language: Spanish" in alert
 
 
