@@ -16,6 +16,38 @@ from tests.fake_twilio import FakeTwilio
 from tests.text_line_helpers import DISPATCH, make_text_line_app, running_worker, send_text
 
 TEXTS = 300
+# Texts built to be slow to read (a regular expression that backtracks, a parser fed
+# every number), against a long ordinary text of the same length as the ceiling.
+ORDINARY = ("PIN 4500 Lindell Blvd, he is scared and walking around the house, " * 25)[:1600]
+HOSTILE = {
+    "1,600 letters": "a" * 1600,
+    "1,600 Chinese characters": "求" * 1600,
+    "800 words": "ab " * 533,
+    "400 'and's": "a & " * 400,
+    "228 house numbers": "1234 a " * 228,
+    "200 Arabic 'and's": "غراند و " * 200,
+}
+
+
+def reading_ratios() -> None:
+    import tomllib
+
+    from portal import PROJECT_ROOT
+    from portal.sms.reading import read_text
+
+    streets = tomllib.loads((PROJECT_ROOT / "portal" / "agency.toml").read_text())["streets"]
+    read_text("warm up the language model", streets)
+
+    def seconds(text: str) -> float:
+        started = time.perf_counter()
+        for _ in range(5):
+            read_text(text, streets)
+        return (time.perf_counter() - started) / 5
+
+    ceiling = seconds(ORDINARY)
+    print(f"reading an ordinary 1,600-character text: {ceiling * 1000:.1f} ms (the ceiling)")
+    for name, text in HOSTILE.items():
+        print(f"  {name}: {seconds(text) / ceiling:.2f} x the ceiling")
 
 
 def main() -> None:
@@ -51,4 +83,5 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    reading_ratios()
     main()

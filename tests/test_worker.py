@@ -24,7 +24,7 @@ from portal.settings import Settings
 from portal.worker import run
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.fake_twilio import FakeTwilio
-from tests.text_line_helpers import DISPATCH, make_text_line_app, send_text, wait_until
+from tests.text_line_helpers import DISPATCH, make_text_line_app, reply_text, send_text, wait_until
 
 
 class Worker:
@@ -119,3 +119,18 @@ def test_a_dead_workers_alerts_are_sent_by_another_once_its_lease_ends(
     with Worker(app):
         wait_until(lambda: alerted(fake_twilio, 500), seconds=20)
     assert time.monotonic() - started >= 2  # not before the dead worker's lease ran out
+
+
+def test_hostile_long_texts_stop_neither_the_webhook_nor_the_worker(
+    line: Flask, fake_twilio: FakeTwilio
+) -> None:
+    """Texts built to be slow to read are read before the database is touched, in linear
+    time (make bench measures it), so the worker's claims never wait on them."""
+    client = line.test_client()
+    with Worker(line) as worker:
+        for number, hostile in enumerate(("a" * 1600, "求" * 1600, "a & " * 400, "1234 a " * 228)):
+            response = send_text(client, hostile, sender=f"+131455503{number:02d}")
+            assert response.status_code == 200 and "911" in reply_text(response)
+        send_text(client, "PIN 600 Main St")
+        wait_until(lambda: alerted(fake_twilio, 600))
+        assert worker.thread.is_alive()
