@@ -53,7 +53,9 @@ class RateLimiter:
             count = int(pipe.execute()[0])
         except redis.RedisError as error:
             if self._redis_failed_at is None:
-                log.error("rate limits: Redis unreachable (%s); counting in this process", type(error).__name__)
+                log.error(
+                    "rate limits: Redis unreachable (%s); counting in this process", type(error).__name__
+                )
             self._redis_failed_at = time.monotonic()
             return None
         if self._redis_failed_at is not None:
