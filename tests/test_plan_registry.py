@@ -373,3 +373,49 @@ def test_no_plan_contents_or_phones_in_any_log_line(
     text = "\n".join(record.getMessage() for record in caplog.records)
     assert canary not in text
     assert "5550100" not in text and "555-0100" not in text and e164("3145550100") not in text
+
+
+def cookie_of(client) -> str:  # type: ignore[no-untyped-def]
+    cookie = client.get_cookie("session")
+    assert cookie is not None
+    return cookie.value
+
+
+def test_an_old_cookie_never_opens_the_next_familys_plan(migrated_app: Flask) -> None:
+    """A family signs in, keeps a copy of its cookie and withdraws; the next plan filed
+    (on SQLite it may get the same row id) stays closed to that copy."""
+    first = Registrant(migrated_app, migrated_app.test_client())
+    first.file_plan(phone="(314) 555-0101")
+    kept = cookie_of(first.client)
+    first.post("/crisis-plan/withdraw", {})
+    second = Registrant(migrated_app, migrated_app.test_client())
+    second.file_plan(phone="(314) 555-0102", care={"medications": "Canary-Med"})
+    thief = migrated_app.test_client()
+    thief.set_cookie("session", kept)
+    for path in ("/crisis-plan/", "/crisis-plan/print", "/crisis-plan/access-log"):
+        response = thief.get(path)
+        assert response.status_code == 302 and "Canary-Med" not in response.get_data(as_text=True), path
+
+
+def test_signing_out_ends_the_session_on_the_server(registrant: Registrant) -> None:
+    registrant.file_plan()
+    kept = cookie_of(registrant.client)
+    registrant.post("/crisis-plan/sign-out", {}, token_from="/crisis-plan/")
+    replay = registrant.app.test_client()
+    replay.set_cookie("session", kept)
+    assert replay.get("/crisis-plan/").status_code == 302
+
+
+def test_plan_pages_are_not_stored_and_the_cookie_holds_no_phone_or_plan(registrant: Registrant) -> None:
+    import base64
+    import zlib
+
+    registrant.file_plan(phone="(314) 555-0177")
+    page = registrant.client.get("/crisis-plan/")
+    assert page.headers["Cache-Control"] == "no-store"
+    payload = cookie_of(registrant.client).lstrip(".").split(".")[0]
+    raw = base64.urlsafe_b64decode(payload + "=" * (-len(payload) % 4))
+    decoded = zlib.decompress(raw).decode() if cookie_of(registrant.client).startswith(".") else raw.decode()
+    with registrant.app.app_context():
+        plan = db.session.scalars(select(CrisisPlan)).one()
+    assert "5550177" not in decoded and f'"registrant_plan":{plan.id}' not in decoded

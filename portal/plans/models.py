@@ -105,6 +105,18 @@ class PlanDraft(db.Model):  # type: ignore[name-defined,misc]
         return self.updated_at + DRAFT_LIFETIME
 
 
+class RegistrantSession(db.Model):  # type: ignore[name-defined,misc]
+    """A registrant signed in to their plan, kept on the server so that signing out, a
+    withdrawal or the time limit ends it for every copy of the cookie. The cookie holds
+    only a random key; this row holds its hash."""
+
+    __tablename__ = "registrant_sessions"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("crisis_plans.id", ondelete="CASCADE"), index=True)
+    last_active_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
 class PhoneCode(db.Model):  # type: ignore[name-defined,misc]
     """A one-time SMS code: to verify a phone, to sign in, or for the person to confirm."""
 

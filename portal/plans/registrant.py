@@ -7,15 +7,19 @@ for look-up only.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+import hashlib
+import secrets
+from datetime import timedelta
 
+from cryptography.fernet import InvalidToken
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from portal.audit import plan_views
+from portal.crypto import vault
 from portal.database import utcnow
 from portal.extensions import db
 from portal.i18n import BY_CODE, localized_route
@@ -24,30 +28,59 @@ from portal.phones import for_display, for_sentence, phone_index
 from portal.plans import bp, drafts
 from portal.plans.codes import CodeCheck, check_code, explain, is_locked, may_send_code, send_code
 from portal.plans.forms import ButtonForm, CodeForm, SignInForm
-from portal.plans.models import CrisisPlan, PlanPhone
+from portal.plans.models import CrisisPlan, PlanPhone, RegistrantSession
 from portal.plans.services import find_plans_by_phone, renew_plan, withdraw_plan
 
-SESSION_PLAN = "registrant_plan"
-SESSION_SINCE = "registrant_since"
-SESSION_PHONE = "registrant_phone"  # the number a sign-in code was sent to
+SESSION_KEY = "registrant"  # a random key; the session itself is a RegistrantSession row
+SESSION_PHONE = "registrant_phone"  # the number a sign-in code was sent to, encrypted
 SIGN_IN_LIFETIME = timedelta(minutes=30)
 
 
+def _hash(key: str) -> str:
+    return hashlib.sha256(key.encode()).hexdigest()
+
+
 def sign_in_registrant(plan: CrisisPlan) -> None:
-    session[SESSION_PLAN] = plan.id
-    session[SESSION_SINCE] = utcnow().isoformat()
+    key = secrets.token_urlsafe(32)
+    db.session.add(RegistrantSession(key_hash=_hash(key), plan_id=plan.id))
+    db.session.commit()
+    session[SESSION_KEY] = key
 
 
 def signed_in_plan() -> CrisisPlan:
     """The signed-in registrant's plan, or a redirect to the sign-in page."""
-    plan_id = session.get(SESSION_PLAN)
-    since = session.get(SESSION_SINCE)
-    plan = db.session.get(CrisisPlan, plan_id) if plan_id else None
-    if plan is None or since is None or utcnow() - datetime.fromisoformat(since) > SIGN_IN_LIFETIME:
-        session.pop(SESSION_PLAN, None)
+    key = session.get(SESSION_KEY)
+    row = db.session.get(RegistrantSession, _hash(key)) if isinstance(key, str) else None
+    if row is not None and utcnow() - row.last_active_at > SIGN_IN_LIFETIME:
+        db.session.delete(row)
+        db.session.commit()
+        row = None
+    if row is None:
+        session.pop(SESSION_KEY, None)
         abort(redirect(url_for("plans.sign_in")))
-    session[SESSION_SINCE] = utcnow().isoformat()  # 30 minutes after the last page
-    return plan
+    row.last_active_at = utcnow()  # 30 minutes after the last page
+    db.session.commit()
+    return db.session.get_one(CrisisPlan, row.plan_id)
+
+
+def end_registrant_session() -> None:
+    key = session.pop(SESSION_KEY, None)
+    if isinstance(key, str):
+        db.session.execute(delete(RegistrantSession).where(RegistrantSession.key_hash == _hash(key)))
+        db.session.commit()
+
+
+def remember_phone(number: str) -> None:
+    """The number a code went to, for the next page: encrypted, as the cookie is only signed."""
+    session[SESSION_PHONE] = vault().encrypt(number.encode()).decode()
+
+
+def remembered_phone() -> str | None:
+    token = session.get(SESSION_PHONE)
+    try:
+        return vault().decrypt(token.encode()).decode() if isinstance(token, str) else None
+    except InvalidToken:
+        return None
 
 
 def send_person_confirmation(plan: CrisisPlan) -> None:
@@ -86,14 +119,14 @@ def sign_in() -> ResponseReturnValue:
                     _("Call for the Pin: your sign-in code is {code}. It works for 10 minutes."),
                 )
                 db.session.commit()
-            session[SESSION_PHONE] = number
+            remember_phone(number)
             return redirect(url_for("plans.sign_in_code"))
     return render_template("plans/sign_in.html", form=form)
 
 
 @localized_route(bp, "/crisis-plan/sign-in/code", methods=["GET", "POST"])
 def sign_in_code() -> ResponseReturnValue:
-    number = session.get(SESSION_PHONE)
+    number = remembered_phone()
     if not number:
         return redirect(url_for("plans.sign_in"))
     form = CodeForm()
@@ -116,7 +149,8 @@ def sign_in_code() -> ResponseReturnValue:
 
 @localized_route(bp, "/crisis-plan/sign-out", methods=["POST"])
 def sign_out() -> ResponseReturnValue:
-    for key in (SESSION_PLAN, SESSION_SINCE, SESSION_PHONE, drafts.SESSION_KEY):
+    end_registrant_session()
+    for key in (SESSION_PHONE, drafts.SESSION_KEY):
         session.pop(key, None)
     flash(_("You are signed out."), "success")
     return redirect(url_for("plans.sign_in"))
@@ -178,9 +212,9 @@ def withdraw() -> ResponseReturnValue:
     plan = signed_in_plan()
     form = ButtonForm()
     if form.validate_on_submit():
-        withdraw_plan(plan)
+        withdraw_plan(plan)  # its registrant sessions go with it, every copy of the cookie too
         db.session.commit()
-        for key in (SESSION_PLAN, SESSION_SINCE, drafts.SESSION_KEY):
+        for key in (SESSION_KEY, drafts.SESSION_KEY):
             session.pop(key, None)
         flash(_("The plan is deleted. Dispatch can no longer see it."), "success")
         return redirect(url_for("plans.start"))
