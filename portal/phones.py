@@ -25,6 +25,27 @@ def to_e164(raw: str) -> str:
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
+# What a verification code may be texted to: no premium-rate, shared-cost or
+# international-network ranges.
+_TEXTABLE_TYPES = frozenset(
+    {
+        phonenumbers.PhoneNumberType.MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE_OR_MOBILE,
+        phonenumbers.PhoneNumberType.FIXED_LINE,
+    }
+)
+
+
+def may_text(e164: str, countries: tuple[str, ...]) -> bool:
+    """A valid number of one of `countries` that can be texted a code (SMS pumping)."""
+    number = phonenumbers.parse(e164, DEFAULT_REGION)
+    return (
+        phonenumbers.is_valid_number(number)
+        and phonenumbers.region_code_for_number(number) in countries
+        and phonenumbers.number_type(number) in _TEXTABLE_TYPES
+    )
+
+
 def phone_index(e164: str) -> str:
     """The blind index used to find a phone without storing it in the clear."""
     return vault().blind_index("phone:" + e164)

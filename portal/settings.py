@@ -54,6 +54,9 @@ class Settings:
     supervisor_numbers: tuple[str, ...]
     redis_url: str | None
     agency_file: Path
+    # Where the notices number may text verification codes (ISO 3166 region codes):
+    # never premium or international ranges that an attacker would pump.
+    sms_countries: tuple[str, ...] = ("US", "CA")
     # Seconds for a dispatch number to accept an alert before the fallback numbers are
     # tried and the texter is told to call 911.
     dispatch_timeout: float = 60.0
@@ -151,6 +154,9 @@ class Settings:
             fallback_numbers=_split(environ.get("PORTAL_FALLBACK_NUMBERS")),
             supervisor_numbers=_split(environ.get("PORTAL_SUPERVISOR_NUMBERS")),
             redis_url=environ.get("PORTAL_REDIS_URL") or None,
+            sms_countries=tuple(
+                code.strip().upper() for code in (environ.get("PORTAL_SMS_COUNTRIES") or "US,CA").split(",")
+            ),
             agency_file=Path(environ.get("PORTAL_AGENCY_FILE") or Path(__file__).with_name("agency.toml")),
             dispatch_timeout=float(environ.get("PORTAL_DISPATCH_TIMEOUT") or 60),
             outbox_lease=float(environ.get("PORTAL_OUTBOX_LEASE") or 20),

@@ -419,3 +419,57 @@ def test_plan_pages_are_not_stored_and_the_cookie_holds_no_phone_or_plan(registr
     with registrant.app.app_context():
         plan = db.session.scalars(select(CrisisPlan)).one()
     assert "5550177" not in decoded and f'"registrant_plan":{plan.id}' not in decoded
+
+
+def small_png_of_a_huge_picture(side: int = 8890) -> bytes:
+    """A PNG of a few hundred KB that declares side x side RGBA pixels (a gigabyte decoded)."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    packer = zlib.compressobj(9)
+    row = b"\x00" * (1 + side * 4)
+    pixels = b"".join(packer.compress(row) for _ in range(side)) + packer.flush()
+    header = struct.pack(">IIBBBBB", side, side, 8, 6, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", pixels) + chunk(b"IEND", b"")
+
+
+def test_a_small_file_of_a_huge_picture_is_refused_before_decoding(registrant: Registrant) -> None:
+    from portal.plans.photos import RefusedPhoto, clean_photo
+
+    bomb = small_png_of_a_huge_picture()
+    assert len(bomb) < 500_000
+    with pytest.raises(RefusedPhoto, match="too many pixels"):
+        clean_photo(bomb)
+    camera = io.BytesIO()
+    Image.new("RGB", (4032, 3024), "teal").save(camera, format="JPEG", quality=60)  # a phone's 12 MP
+    with Image.open(io.BytesIO(clean_photo(camera.getvalue()))) as image:
+        assert max(image.size) == 1200
+
+
+@pytest.mark.parametrize(
+    "number",
+    ["+44 7700 900123", "+882 35 1234 5678", "+232 76 123456", "1-900-555-1234", "(314) 555-01"],
+)
+def test_codes_are_texted_only_to_phones_of_the_agencys_countries(
+    registrant: Registrant, number: str
+) -> None:
+    registrant.post("/crisis-plan/start", {"action": "new"})
+    response = registrant.post(
+        "/crisis-plan/step/phones", {"action": "add", "add-number": number, "add-role": "filer"}
+    )
+    page = response.get_data(as_text=True)
+    assert response.status_code == 200 and f'value="{number}"' in page  # nothing typed is lost
+    assert "We can only send text messages to phones in: United States, Canada." in page or (
+        "Enter a phone number like" in page
+    )
+    with registrant.app.app_context():
+        assert db.session.scalars(select(OutboundMessage)).all() == []
+
+
+def test_a_canadian_mobile_gets_its_code(registrant: Registrant) -> None:
+    registrant.post("/crisis-plan/start", {"action": "new"})
+    registrant.add_phone("+1 613 555 0123", "filer")
+    assert registrant.last_code("+16135550123")

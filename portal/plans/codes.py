@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import enum
+import logging
 import secrets
 from datetime import timedelta
 
+from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
 
@@ -14,8 +16,10 @@ from portal.crypto import vault
 from portal.database import utcnow
 from portal.extensions import db
 from portal.messaging.outbox import queue_message
-from portal.phones import phone_index
+from portal.phones import may_text, phone_index
 from portal.plans.models import PhoneCode, PhoneLockout
+
+log = logging.getLogger(__name__)
 
 CODE_LIFETIME = timedelta(minutes=10)
 MAX_FAILURES = 5
@@ -34,6 +38,9 @@ def _hash(index: str, purpose: str, code: str) -> str:
 
 def send_code(number: str, purpose: str, message: str) -> None:
     """Queue a new code to `number` (E.164); `message` has a {code} slot. Not committed."""
+    if not may_text(number, current_app.config["PORTAL_SETTINGS"].sms_countries):
+        log.warning("refused to text a code to a number outside the agency's countries")
+        return
     code = f"{secrets.randbelow(1_000_000):06d}"
     index = phone_index(number)
     db.session.add(PhoneCode(number_index=index, purpose=purpose, code_hash=_hash(index, purpose, code)))

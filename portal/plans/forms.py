@@ -9,6 +9,9 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from flask import current_app
+from flask_babel import get_locale
+from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField
@@ -25,7 +28,7 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Re
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.i18n import LANGUAGES
-from portal.phones import InvalidPhone, to_e164
+from portal.phones import InvalidPhone, may_text, to_e164
 
 SHORT = 120
 LONG = 2000
@@ -175,6 +178,17 @@ def phone_number(form: FlaskForm, field: StringField) -> None:
         raise ValidationError(_l("Enter a phone number like (314) 555-0100.")) from None
 
 
+def textable_phone(form: FlaskForm, field: StringField) -> None:
+    """A code can be texted to it: a valid number in one of the agency's countries."""
+    countries = current_app.config["PORTAL_SETTINGS"].sms_countries
+    if field.data and not field.errors and not may_text(field.data, countries):
+        names = ", ".join(get_locale().territories.get(code, code) for code in countries)
+        field.data = field.raw_data[0] if field.raw_data else field.data  # shown as typed
+        raise ValidationError(
+            _("We can only send text messages to phones in: %(countries)s.", countries=names)
+        )
+
+
 PHONE_ROLES = [
     ("person", _l("The person’s own phone")),
     ("filer", _l("My phone (I am filing this plan)")),
@@ -185,7 +199,7 @@ PHONE_ROLES = [
 class AddPhoneForm(HoneypotMixin, FlaskForm):
     number = StringField(
         _l("Phone number"),
-        validators=[DataRequired(message=_l("Enter a phone number.")), phone_number],
+        validators=[DataRequired(message=_l("Enter a phone number.")), phone_number, textable_phone],
         description=_l("A mobile phone that can get text messages."),
     )
     role = RadioField(

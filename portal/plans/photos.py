@@ -8,7 +8,13 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 MAX_BYTES = 5 * 1024 * 1024
 MAX_SIDE = 1200  # enough to recognise a face on a console screen or a printout
-Image.MAX_IMAGE_PIXELS = 40_000_000  # refuse decompression bombs
+# Pixels are counted on the header, before any is decoded: a small file can declare a
+# huge picture (a 300 KB PNG of 8,890 x 8,890 pixels takes a gigabyte to decode). A JPEG
+# is decoded already shrunk (Pillow's draft mode), so a phone camera's 48 MP is fine; a
+# PNG is decoded whole, so it gets less.
+MAX_JPEG_PIXELS = 100_000_000
+MAX_PNG_PIXELS = 16_000_000
+Image.MAX_IMAGE_PIXELS = MAX_JPEG_PIXELS  # Pillow's own check, as a second line
 
 
 class RefusedPhoto(ValueError):
@@ -23,6 +29,10 @@ def clean_photo(data: bytes) -> bytes:
         with Image.open(io.BytesIO(data)) as image:
             if image.format not in ("JPEG", "PNG"):
                 raise RefusedPhoto("not a JPEG or PNG")
+            most = MAX_JPEG_PIXELS if image.format == "JPEG" else MAX_PNG_PIXELS
+            if image.width * image.height > most:
+                raise RefusedPhoto("too many pixels")
+            image.draft("RGB", (MAX_SIDE, MAX_SIDE))  # JPEG: decode at a fraction of the size
             image.load()
             upright = ImageOps.exif_transpose(image)
             upright.thumbnail((MAX_SIDE, MAX_SIDE))
