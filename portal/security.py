@@ -1,8 +1,8 @@
-"""Security headers on every response."""
+"""Security headers on every response, and input no form can hold."""
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from flask import Flask, Response, abort, request
 
 # No inline script or style anywhere: everything comes from our own /static.
 # data: images are for the small icons USWDS embeds in its CSS.
@@ -24,6 +24,13 @@ CONTENT_SECURITY_POLICY = "; ".join(
 
 def init_app(app: Flask) -> None:
     production = app.config["PORTAL_SETTINGS"].production
+
+    @app.before_request
+    def _refuse_nul() -> None:
+        """A NUL character is no text anybody types; PostgreSQL refuses to store it, so
+        it would otherwise surface as a 500."""
+        if any("\x00" in value for values in (request.args, request.form) for value in values.values()):
+            abort(400)
 
     @app.after_request
     def _security_headers(response: Response) -> Response:

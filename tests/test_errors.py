@@ -44,3 +44,18 @@ def test_a_form_without_its_csrf_token_gets_the_translated_csrf_page(tmp_path: P
     assert '<html lang="bs"' in body
     assert "Please try again" not in body
     assert "accepted" not in body
+
+
+def test_a_nul_character_is_a_bad_request_not_a_500(any_database_app: Flask) -> None:
+    """PostgreSQL refuses NUL in text: it must never reach a query."""
+    from tests.console_helpers import csrf_token
+
+    any_database_app.config["PROPAGATE_EXCEPTIONS"] = False
+    client = any_database_app.test_client()
+    token = csrf_token(client)
+    response = client.post(
+        "/console/sign-in", data={"csrf_token": token, "email": "a\x00@x.test", "password": "x" * 12}
+    )
+    assert response.status_code == 400
+    assert client.get("/crisis-plan/sign-in?next=%00").status_code == 400
+    assert client.get("/").status_code == 200

@@ -68,7 +68,7 @@ def inbound() -> ResponseReturnValue:
     except InvalidPhone:
         log.warning("inbound text %s without a usable sender number", sid)
         return twiml(None)
-    if not sid:
+    if not sid or len(sid) > 64:  # Twilio's SIDs are 34 characters
         abort(400)
     # Read before the write transaction begins: no text holds the database while read.
     text = read_text(body, current_app.extensions["agency"].streets)
