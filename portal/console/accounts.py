@@ -61,6 +61,13 @@ def is_locked(user: ConsoleUser) -> bool:
     return bool(user.locked_until and user.locked_until > utcnow())
 
 
+def lock_row(user: ConsoleUser) -> None:
+    """Read the account again with its row locked until the commit, so that sign-ins
+    at once count their failures and use a code one after the other (PostgreSQL; on
+    SQLite every write transaction is serialized already)."""
+    db.session.refresh(user, with_for_update=True)
+
+
 def record_failure(user: ConsoleUser) -> None:
     user.failed_sign_ins += 1
     if user.failed_sign_ins >= MAX_FAILURES:

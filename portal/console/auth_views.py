@@ -19,6 +19,7 @@ from portal.console.accounts import (
     end_session,
     find_session,
     is_locked,
+    lock_row,
     new_secret,
     password_matches,
     password_problem,
@@ -50,6 +51,8 @@ def sign_in() -> ResponseReturnValue:
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
         user = db.session.scalar(select(ConsoleUser).where(func.lower(ConsoleUser.email) == email))
+        if user is not None:
+            lock_row(user)
         if (
             user is not None
             and user.active
@@ -80,6 +83,7 @@ def second_factor() -> ResponseReturnValue:
     user = record.user
     form = TotpForm()
     if form.validate_on_submit():
+        lock_row(user)
         if not is_locked(user) and totp_accepts(user, form.code.data):
             end_session(session_id)
             # A new session id once fully signed in (no fixation of the first one).
@@ -133,6 +137,7 @@ def setup(token: str) -> ResponseReturnValue:
 
     form = TotpForm()
     if form.validate_on_submit():
+        lock_row(user)
         if totp_accepts(user, form.code.data):
             user.setup_token_hash = None
             user.setup_expires_at = None

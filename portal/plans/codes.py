@@ -10,6 +10,7 @@ from datetime import timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from sqlalchemy import select
+from sqlalchemy.dialects import postgresql, sqlite
 
 from portal import ratelimit
 from portal.crypto import vault
@@ -65,11 +66,19 @@ def is_locked(number: str) -> bool:
     return bool(lockout and lockout.locked_until and lockout.locked_until > utcnow())
 
 
+def _locked_lockout(index: str) -> PhoneLockout:
+    """The phone's failure count, its row locked until the commit, so that guesses sent
+    at once are counted one after the other (SQLite's BEGIN IMMEDIATE does that alone)."""
+    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+    db.session.execute(insert(PhoneLockout).values(number_index=index, failures=0).on_conflict_do_nothing())
+    return db.session.get_one(PhoneLockout, index, with_for_update=True, populate_existing=True)
+
+
 def check_code(number: str, purpose: str, code: str) -> CodeCheck:
     """Check a code typed for `number`; a right code is used up. Commits."""
     index = phone_index(number)
     now = utcnow()
-    lockout = db.session.get(PhoneLockout, index) or PhoneLockout(number_index=index, failures=0)
+    lockout = _locked_lockout(index)
     if lockout.locked_until and lockout.locked_until > now:
         db.session.rollback()
         return CodeCheck.LOCKED
