@@ -424,3 +424,21 @@ def test_times_are_shown_in_the_agencys_time_zone(dispatcher: FlaskClient, conso
         db.session.commit()
     page = dispatcher.get(f"/console/requests/{reference}").get_data(as_text=True)
     assert "11/25/26, 8:12" in page and "11/26/26, 2:12" not in page
+
+
+def test_the_audit_trail_records_only_what_was_done(dispatcher: FlaskClient, console: Flask) -> None:
+    send_text(console.test_client(), "PIN 4500 Main St")
+    with console.app_context():
+        reference = db.session.scalar(select(CitRequest.reference))
+    token = csrf_token(dispatcher, f"/console/requests/{reference}")
+    base = f"/console/requests/{reference}"
+    closing = dispatcher.post(f"{base}/close", data={"csrf_token": token, "disposition": "made-up"})
+    dispatcher.post(f"{base}/reply", data={"csrf_token": token, "template": "made-up"})
+    dispatcher.post(f"{base}/note", data={"csrf_token": token, "note": ""})
+    page = dispatcher.get(closing.headers["Location"]).get_data(as_text=True)
+    assert "Not a valid choice" in page and "Write a note first." in page  # the dispatcher is told
+    with console.app_context():
+        item = db.session.scalars(select(CitRequest)).one()
+        assert item.status == "open"
+        actions = set(db.session.scalars(select(AuditEvent.action)))
+    assert not actions & {"request.close", "request.reply", "request.note"}, actions

@@ -96,11 +96,10 @@ def request_page(reference: str) -> ResponseReturnValue:
     )
 
 
-def changed(item: CitRequest, action: str) -> ResponseReturnValue:
-    audit_action(
-        action,
-        request_reference=item.reference,
-    )
+def changed(item: CitRequest, action: str, *, done: bool) -> ResponseReturnValue:
+    """Back to the request's page; the audit trail records only what was really done."""
+    if done:
+        audit_action(action, request_reference=item.reference)
     db.session.commit()
     return redirect(url_for("console.request_page", reference=item.reference))
 
@@ -109,9 +108,10 @@ def changed(item: CitRequest, action: str) -> ResponseReturnValue:
 @requires("dispatcher")
 def acknowledge(reference: str) -> ResponseReturnValue:
     item = find_request(reference)
-    if ButtonForm().validate_on_submit() and item.status == "open":
+    done = ButtonForm().validate_on_submit() and item.status == "open"
+    if done:
         alerts.acknowledge(item, g.console_user.display_name)
-    return changed(item, "request.acknowledge")
+    return changed(item, "request.acknowledge", done=done)
 
 
 @bp.post("/requests/<reference>/note")
@@ -119,13 +119,14 @@ def acknowledge(reference: str) -> ResponseReturnValue:
 def add_note(reference: str) -> ResponseReturnValue:
     item = find_request(reference)
     form = NoteForm()
-    if form.validate_on_submit():
+    done = form.validate_on_submit()
+    if done:
         item.messages.append(
             RequestMessage(direction="note", body=form.note.data, author=g.console_user.display_name)
         )
     else:
         flash(_("Write a note first."), "error")
-    return changed(item, "request.note")
+    return changed(item, "request.note", done=done)
 
 
 def text_texter(item: CitRequest, body: str) -> bool:
@@ -142,14 +143,16 @@ def reply(reference: str) -> ResponseReturnValue:
     item = find_request(reference)
     form = ReplyForm()
     form.template.choices = [(key, key) for key in texts.DISPATCHER_REPLIES]
+    done = False
     if form.validate_on_submit():
-        if text_texter(item, texts.dispatcher_reply(item.language, form.template.data)):
+        done = text_texter(item, texts.dispatcher_reply(item.language, form.template.data))
+        if done:
             flash(_("The text is on its way."), "success")
         else:
             flash(_("This request has no texter to reply to, or the texter opted out."), "error")
     else:
         flash(_("Choose a text to send."), "error")
-    return changed(item, "request.reply")
+    return changed(item, "request.reply", done=done)
 
 
 @bp.post("/requests/<reference>/close")
@@ -157,7 +160,10 @@ def reply(reference: str) -> ResponseReturnValue:
 def close(reference: str) -> ResponseReturnValue:
     item = find_request(reference)
     form = CloseForm()
-    if form.validate_on_submit() and item.status != "closed":
+    done = form.validate_on_submit() and item.status != "closed"
+    if form.errors:
+        flash(next(iter(form.errors.values()))[0], "error")  # the form's own, translated
+    if done:
         item.status = "closed"
         item.closed_at = utcnow()
         item.closed_by = g.console_user.display_name
@@ -168,7 +174,7 @@ def close(reference: str) -> ResponseReturnValue:
         if form.text_texter.data == "yes":
             text_texter(item, texts.request_closed(item.language, item.reference))
         flash(_("Request %(reference)s is closed.", reference=item.reference), "success")
-    return changed(item, "request.close")
+    return changed(item, "request.close", done=done)
 
 
 @bp.route("/requests/new", methods=["GET", "POST"])
@@ -202,5 +208,5 @@ def new_request() -> ResponseReturnValue:
                 ]
             db.session.add(item)
             db.session.flush()
-            return changed(item, "request.create")
+            return changed(item, "request.create", done=True)
     return render_template("console/new_request.html", form=form)
