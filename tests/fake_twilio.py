@@ -49,6 +49,10 @@ class FakeTwilio:
     tried: list[tuple[str, float]] = field(default_factory=list)
     # What a status look-up answers: for every message, or for one SID.
     final_status: str = "delivered"
+    # Post this status callback to the app at `app_url` before answering the send, as
+    # Twilio sometimes does for a number it cannot deliver to at once.
+    early_status: str | None = None
+    app_url: str = ""
     statuses: dict[str, tuple[str, int | None]] = field(default_factory=dict)
     lookups: list[str] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -108,6 +112,8 @@ class FakeTwilio:
         )
         with self._lock:
             self.messages.append(received)
+        if self.early_status and received.status_callback:
+            send_status(self.app_url, received, self.early_status, "30003")
         payload = {
             "sid": sid,
             "status": "queued",

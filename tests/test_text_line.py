@@ -342,6 +342,37 @@ def test_twilio_status_callbacks_reach_the_app_over_http(line: Flask, fake_twili
     assert statuses == {first.sid: "delivered", second.sid: "undelivered"}
 
 
+def test_an_undelivered_callback_before_the_send_returns_still_escalates(
+    line: Flask, fake_twilio: FakeTwilio
+) -> None:
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, line, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
+    thread.start()
+    fake_twilio.early_status, fake_twilio.app_url = "undelivered", f"http://127.0.0.1:{server.server_port}"
+    try:
+        send_text(line.test_client(), "PIN 4500 Main St")
+        with running_worker(line):
+            wait_until(lambda: len(fake_twilio.messages) == len(DISPATCH))
+            wait_until(lambda: set(s for _to, s in statuses(line)) == {"undelivered"})
+    finally:
+        server.shutdown()
+    with line.app_context():
+        db.session.execute(db.update(CitRequest).values(created_at=utcnow() - timedelta(minutes=2)))
+        db.session.commit()
+        escalate_unreached()
+    assert [to for to, _body in outbox(line, "fallback_alert")] == [FALLBACK]
+
+
+def statuses(app: Flask) -> list[tuple[str, str]]:
+    with app.app_context():
+        query = select(OutboundMessage.to_number, OutboundMessage.status).where(
+            OutboundMessage.purpose == "dispatch_alert"
+        )
+        return [(to, status) for to, status in db.session.execute(query)]
+
+
 def test_signed_status_callbacks_are_recorded(line: Flask, fake_twilio: FakeTwilio) -> None:
     send_text(line.test_client(), "PIN 4500 Main St")
     with running_worker(line):

@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from flask import current_app
-from sqlalchemy import ForeignKey, Integer, String, or_, select, update
+from sqlalchemy import ForeignKey, Integer, String, delete, or_, select, update
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.crypto import EncryptedText
@@ -104,6 +104,18 @@ def queue_message(
     )
     db.session.add(message)
     return message
+
+
+class EarlyStatus(db.Model):  # type: ignore[name-defined,misc]
+    """A status callback that came before the worker had stored the message's SID
+    (Twilio may call back before its answer to the send arrives); applied then."""
+
+    __tablename__ = "early_statuses"
+
+    provider_sid: Mapped[str] = mapped_column(String(64), primary_key=True)
+    status: Mapped[str] = mapped_column(String(12))
+    error_code: Mapped[int | None] = mapped_column(Integer)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
 @dataclass(frozen=True)
@@ -200,6 +212,10 @@ def deliver(message: Claimed, gateway: SmsGateway) -> None:
         outcome.update(status="accepted", provider_sid=sid, accepted_at=utcnow(), error_code=None)
     db.session.execute(update(OutboundMessage).where(OutboundMessage.id == message.id).values(outcome))
     db.session.commit()
+    early = db.session.get(EarlyStatus, outcome["provider_sid"]) if "provider_sid" in outcome else None
+    if early is not None:
+        db.session.delete(early)
+        record_status(early.provider_sid, early.status, early.error_code)  # commits
 
 
 def renew_leases(ids: list[int]) -> None:
@@ -277,8 +293,15 @@ def reconcile_statuses(gateway: SmsGateway) -> int:
 
 def record_status(sid: str, status: str, error_code: int | None) -> bool:
     """A delivery-status callback from Twilio; moves only forward. False if unknown."""
+    if status not in STATUS_RANK:
+        return False
     message = db.session.scalar(select(OutboundMessage).where(OutboundMessage.provider_sid == sid))
-    if message is None or status not in STATUS_RANK:
+    if message is None:
+        # Perhaps sooner than the worker stored the SID: kept until it does (a day).
+        if sid.startswith("SM") and db.session.get(EarlyStatus, sid) is None:
+            db.session.add(EarlyStatus(provider_sid=sid, status=status, error_code=error_code))
+        db.session.execute(delete(EarlyStatus).where(EarlyStatus.received_at < utcnow() - LOOK_UP_FOR))
+        db.session.commit()
         return False
     if STATUS_RANK[status] > STATUS_RANK.get(message.status, 0):
         message.status = status
