@@ -355,7 +355,7 @@ def test_an_undelivered_callback_before_the_send_returns_still_escalates(
         send_text(line.test_client(), "PIN 4500 Main St")
         with running_worker(line):
             wait_until(lambda: len(fake_twilio.messages) == len(DISPATCH))
-            wait_until(lambda: set(s for _to, s in statuses(line)) == {"undelivered"})
+            wait_until(lambda: {s for _to, s in statuses(line)} == {"undelivered"})
     finally:
         server.shutdown()
     with line.app_context():
