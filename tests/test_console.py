@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from portal.audit import PLAN_VIEW, AuditEvent
 from portal.console import OPEN_ENDPOINTS, REQUIRED_ROLE
-from portal.console.models import ConsoleSession, ConsoleUser
+from portal.console.models import ConsoleSession, ConsoleUser, SignInFailures
 from portal.database import utcnow
 from portal.dispatch.alerts import escalate_unacknowledged
 from portal.dispatch.models import CitRequest
@@ -115,7 +115,7 @@ def test_five_failed_sign_ins_lock_the_account(console: Flask) -> None:
     )
     assert right.status_code == 200, "locked: even the right password is refused"
     with console.app_context():
-        db.session.execute(db.update(ConsoleUser).values(locked_until=utcnow() - timedelta(seconds=1)))
+        db.session.execute(db.update(SignInFailures).values(locked_until=utcnow() - timedelta(seconds=1)))
         db.session.commit()
     assert sign_in(console, client, "lou@example.org", secret).status_code == 302
     with console.app_context():
@@ -123,6 +123,31 @@ def test_five_failed_sign_ins_lock_the_account(console: Flask) -> None:
             select(AuditEvent).where(AuditEvent.action == "sign_in", AuditEvent.outcome == "failed")
         ).all()
         assert len(failures) == 6
+
+
+def test_a_guesser_locks_out_only_itself_not_the_dispatcher(console: Flask) -> None:
+    """Anyone can type a dispatcher's e-mail: five wrong passwords from one address lock
+    that address out of the account, never the dispatcher at the dispatch center."""
+    secret = make_user(console, "lou@example.org", "dispatcher")
+    guesser = console.test_client()
+    guesser.environ_base["REMOTE_ADDR"] = "203.0.113.66"
+    for _attempt in range(6):
+        guesser.post(
+            "/console/sign-in",
+            data={
+                "csrf_token": csrf_token(guesser),
+                "email": "lou@example.org",
+                "password": "wrong password!",
+            },
+        )
+    refused = guesser.post(
+        "/console/sign-in",
+        data={"csrf_token": csrf_token(guesser), "email": "lou@example.org", "password": PASSWORD},
+    )
+    assert refused.status_code == 200, "the guessing address is locked out"
+    dispatcher = console.test_client()
+    dispatcher.environ_base["REMOTE_ADDR"] = "198.51.100.7"
+    assert sign_in(console, dispatcher, "lou@example.org", secret).status_code == 302
 
 
 def test_a_totp_code_is_refused_the_second_time(console: Flask) -> None:

@@ -12,17 +12,21 @@ from argon2 import PasswordHasher
 from argon2.exceptions import VerificationError
 from flask import current_app
 from sqlalchemy import delete, select
+from sqlalchemy.dialects import postgresql, sqlite
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
-from portal.console.models import ConsoleSession, ConsoleUser
+from portal.console.models import ConsoleSession, ConsoleUser, SignInFailures
 from portal.crypto import vault
 from portal.database import utcnow
 from portal.extensions import db
 from portal.settings import Settings
 
 PASSWORD_MIN = 12
-MAX_FAILURES = 5
+MAX_FAILURES = 5  # wrong passwords from one client, or wrong codes, before a lock
 LOCK_TIME = timedelta(minutes=10)
+# Wrong passwords for one account from every client together before the account itself
+# is locked: guessing from many addresses is stopped, one guesser locks out only itself.
+MAX_FAILURES_ALL_CLIENTS = 50
 SETUP_LINK_LIFETIME = timedelta(hours=24)
 ISSUER = "Call for the Pin console"
 hasher = PasswordHasher()  # argon2id with the library's current recommended costs
@@ -47,14 +51,48 @@ def set_password(user: ConsoleUser, password: str) -> None:
     user.password_hash = hasher.hash(password)
 
 
-def password_matches(user: ConsoleUser, password: str) -> bool:
-    if not user.password_hash:
-        hasher.hash(password)  # same time either way
-        return False
+# Checked against for an unknown e-mail, so that it takes as long as a known one.
+_NO_ACCOUNT_HASH = hasher.hash(secrets.token_urlsafe(16))
+
+
+def password_matches(user: ConsoleUser | None, password: str) -> bool:
+    """Whether the password is the account's; as slow for no account as for one."""
+    stored = user.password_hash if user is not None and user.password_hash else None
     try:
-        return hasher.verify(user.password_hash, password)
+        matched = hasher.verify(stored or _NO_ACCOUNT_HASH, password)
     except VerificationError:
         return False
+    return matched and stored is not None
+
+
+def _failures(user: ConsoleUser, client: str) -> SignInFailures:
+    """The failure count of `user` from `client`, its row locked until the commit."""
+    key = vault().blind_index(f"sign-in:{user.id}:{client}")
+    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+    db.session.execute(insert(SignInFailures).values(key_hash=key, failures=0).on_conflict_do_nothing())
+    return db.session.get_one(SignInFailures, key, with_for_update=True, populate_existing=True)
+
+
+def client_locked_out(user: ConsoleUser, client: str) -> bool:
+    """This client guessed wrong too often for this account (other clients may sign in)."""
+    row = _failures(user, client)
+    return bool(row.locked_until and row.locked_until > utcnow())
+
+
+def record_password_failure(user: ConsoleUser, client: str) -> None:
+    """A wrong password: counted for this client, and for all clients together."""
+    for key, most in ((client, MAX_FAILURES), ("*", MAX_FAILURES_ALL_CLIENTS)):
+        row = _failures(user, key)
+        row.failures += 1
+        if row.failures >= most:
+            row.failures = 0
+            row.locked_until = utcnow() + LOCK_TIME
+            if key == "*":
+                user.locked_until = row.locked_until
+
+
+def forget_password_failures(user: ConsoleUser, client: str) -> None:
+    _failures(user, client).failures = 0
 
 
 def is_locked(user: ConsoleUser) -> bool:

@@ -16,14 +16,17 @@ from werkzeug.wrappers import Response
 from portal import audit
 from portal.console import COOKIE, audit_action, bp, requires
 from portal.console.accounts import (
+    client_locked_out,
     end_session,
     find_session,
+    forget_password_failures,
     is_locked,
     lock_row,
     new_secret,
     password_matches,
     password_problem,
     record_failure,
+    record_password_failure,
     set_password,
     start_session,
     totp_accepts,
@@ -51,20 +54,20 @@ def sign_in() -> ResponseReturnValue:
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
         user = db.session.scalar(select(ConsoleUser).where(func.lower(ConsoleUser.email) == email))
+        client = request.remote_addr or "unknown"
         if user is not None:
             lock_row(user)
-        if (
-            user is not None
-            and user.active
-            and not is_locked(user)
-            and password_matches(user, form.password.data)
-        ):
+        locked = user is not None and (is_locked(user) or client_locked_out(user, client))
+        # Checked even for no account or a locked one: every answer takes the same time.
+        matches = password_matches(user, form.password.data)
+        if user is not None and user.active and not locked and matches:
+            forget_password_failures(user, client)
             user.failed_sign_ins = 0
             session_id = start_session(user, second_factor_done=False)
             db.session.commit()
             return with_session_cookie(redirect(url_for("console.second_factor")), session_id)
-        if user is not None:
-            record_failure(user)
+        if user is not None and not locked:
+            record_password_failure(user, client)
         audit.record("sign_in", actor_id=user.id if user else None, actor_name=email[:120], outcome="failed")
         db.session.commit()
         # The same answer for a wrong email, a wrong password and a locked account.

@@ -55,3 +55,14 @@ class ConsoleSession(db.Model):  # type: ignore[name-defined,misc]
     last_active_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[ConsoleUser] = relationship()
+
+
+class SignInFailures(db.Model):  # type: ignore[name-defined,misc]
+    """Wrong passwords for one account from one client (or from all, key "*"): a client
+    that guesses is locked out of that account, without locking out the dispatcher."""
+
+    __tablename__ = "console_sign_in_failures"
+
+    key_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
