@@ -467,3 +467,14 @@ def test_the_audit_trail_records_only_what_was_done(dispatcher: FlaskClient, con
         assert item.status == "open"
         actions = set(db.session.scalars(select(AuditEvent.action)))
     assert not actions & {"request.close", "request.reply", "request.note"}, actions
+
+
+def test_what_is_typed_for_an_unknown_account_is_not_kept(console: Flask) -> None:
+    client = console.test_client()
+    client.post(
+        "/console/sign-in",
+        data={"csrf_token": csrf_token(client), "email": "MySecretPassw0rd!", "password": "x" * 12},
+    )
+    with console.app_context():
+        names = list(db.session.scalars(select(AuditEvent.actor_name)))
+    assert names == ["unknown account"]

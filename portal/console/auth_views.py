@@ -68,7 +68,13 @@ def sign_in() -> ResponseReturnValue:
             return with_session_cookie(redirect(url_for("console.second_factor")), session_id)
         if user is not None and not locked:
             record_password_failure(user, client)
-        audit.record("sign_in", actor_id=user.id if user else None, actor_name=email[:120], outcome="failed")
+        # Only a known account's name: what was typed may be a password put in the wrong box.
+        audit.record(
+            "sign_in",
+            actor_id=user.id if user else None,
+            actor_name=user.display_name if user else "unknown account",
+            outcome="failed",
+        )
         db.session.commit()
         # The same answer for a wrong email, a wrong password and a locked account.
         form.password.errors = [
