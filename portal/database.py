@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import DateTime, event
 from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.orm import Session, scoped_session
 from sqlalchemy.types import TypeDecorator
 
 
@@ -40,6 +41,27 @@ def configure_sqlite(engine: Engine) -> None:
         # Take the write lock up front: a transaction that reads then writes would
         # otherwise fail with "database is locked" instead of waiting its turn.
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def checkpoint_after_commit(session: Session | scoped_session[Any]) -> None:
+    """Once this transaction commits, copy SQLite's write-ahead log into the database
+    file and empty it: secure_delete overwrites deleted rows in the file, but a copy
+    of them would stay in the -wal file until the next checkpoint."""
+    session.info["checkpoint"] = True
+
+
+@event.listens_for(Session, "after_commit")
+def _checkpoint(session: Session) -> None:
+    if not session.info.pop("checkpoint", False):
+        return
+    engine = session.get_bind()
+    if not isinstance(engine, Engine) or engine.dialect.name != "sqlite":
+        return
+    connection = engine.raw_connection()  # outside any transaction, as the pragma needs
+    try:
+        connection.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        connection.close()
 
 
 class UTCDateTime(TypeDecorator[datetime]):

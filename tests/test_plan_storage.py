@@ -174,3 +174,26 @@ def test_seed_demo_adds_one_plan_however_often_it_runs(migrated_app: Flask) -> N
     with migrated_app.app_context():
         assert db.session.scalar(select(func.count()).select_from(CrisisPlan)) == 1
         assert len(find_plans_by_phone("(314) 555-0100")) == 1
+
+
+def test_a_withdrawn_plan_leaves_no_copy_in_the_write_ahead_log(migrated_app: Flask, tmp_path: Path) -> None:
+    from sqlalchemy import text
+
+    from portal.plans.services import file_plan, withdraw_plan
+
+    with migrated_app.app_context():
+        plan = file_plan(
+            {"care": {"diagnoses": "Canary"}},
+            name="Pat Doe",
+            born=date(1980, 1, 1),
+            language="en",
+            cit_requested=True,
+            filed_by="self",
+            phones=[("+13145550188", "person")],
+        )
+        db.session.commit()
+        stored = db.session.execute(text("SELECT details FROM crisis_plans")).scalar_one()
+        withdraw_plan(plan)
+        db.session.commit()
+    files = [tmp_path / "portal.db", tmp_path / "portal.db-wal"]
+    assert all(stored.encode() not in path.read_bytes() for path in files if path.exists())

@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import select
 
 from portal.crypto import vault
-from portal.database import utcnow
+from portal.database import checkpoint_after_commit, utcnow
 from portal.extensions import db
 from portal.phones import InvalidPhone, phone_index, to_e164
 from portal.plans.models import CrisisPlan, PlanDraft, PlanPhone, PlanPhoto, birth_index_key, new_reference
@@ -129,6 +129,8 @@ def _unused_reference() -> str:
 
 
 def withdraw_plan(plan: CrisisPlan) -> None:
-    """Delete the plan with its phones, photo and drafts: deleted, not hidden."""
+    """Delete the plan with its phones, photo and drafts: deleted, not hidden (not even
+    in SQLite's write-ahead log once the caller commits)."""
     db.session.execute(db.delete(PlanDraft).where(PlanDraft.plan_id == plan.id))
     db.session.delete(plan)
+    checkpoint_after_commit(db.session)
