@@ -175,6 +175,11 @@ def test_a_plan_phone_is_offered_its_home_address_without_echoing_it(line: Flask
     assert "77 Hidden Lane" not in second
     (request,) = requests(line)
     assert request.location == "77 Hidden Lane" and request.plan_reference == reference
+    with line.app_context():
+        from portal.audit import plan_views
+
+        (view,) = plan_views(reference)  # the family reads it in its access log
+        assert request.reference in (view.reason or "") and "home address" in (view.reason or "")
     alert = outbox(line, "dispatch_alert")[0][1]
     assert '"77 Hidden Lane" (home address on crisis plan)' in alert
     assert f"Crisis plan {reference} on file, asks for CIT" in alert and "Language: Spanish" in alert

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from portal import ratelimit
+from portal import audit, ratelimit
 from portal.database import utcnow
 from portal.dispatch.alerts import (
     change_location,
@@ -181,8 +181,16 @@ def place_given(conversation: Conversation, text: Reading) -> str:
     is kept and the texter is asked once more, plainly."""
     plan = db.session.get(CrisisPlan, conversation.offered_plan_id) if conversation.offered_plan_id else None
     home = home_address(plan) if plan is not None else None
-    if home and text.plan_home:
+    if home and text.plan_home and plan is not None:
         opened = open_request(conversation, location=home, source="plan_home", message=text.text)
+        # The plan's home address now reaches dispatch: the family reads it in its access log.
+        audit.record(
+            audit.PLAN_VIEW,
+            actor_id=None,
+            actor_name="CIT text line",
+            plan_reference=plan.reference,
+            reason=f"CIT request {opened.reference}: home address sent to 911 dispatch (texter replied 1)",
+        )
         return texts.request_sent(conversation.language, opened.reference, first=False)
     if text.place:
         opened = open_request(conversation, location=text.place, source="texted", message=text.text)
