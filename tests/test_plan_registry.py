@@ -198,7 +198,8 @@ def test_edit_renew_and_access_log(registrant: Registrant) -> None:
     assert "This plan ends soon" not in registrant.client.get("/crisis-plan/").get_data(as_text=True)
 
     log = registrant.client.get("/crisis-plan/access-log").get_data(as_text=True)
-    assert "Dispatcher Lee" in log and "incoming 911 call" in log
+    assert "A 911 dispatcher" in log and "incoming 911 call" in log
+    assert "Lee" not in log  # a role for the family, never a staff member's name or e-mail
 
 
 def test_withdrawal_deletes_every_row_of_the_plan(registrant: Registrant) -> None:

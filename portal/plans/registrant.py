@@ -16,6 +16,7 @@ from flask import abort, flash, redirect, render_template, request, session, url
 from flask.typing import ResponseReturnValue
 from flask_babel import force_locale
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from sqlalchemy import delete, select
 
 from portal.audit import plan_views
@@ -30,6 +31,22 @@ from portal.plans.codes import CodeCheck, check_code, explain, is_locked, may_se
 from portal.plans.forms import ButtonForm, CodeForm, SignInForm
 from portal.plans.models import CrisisPlan, PlanPhone, RegistrantSession
 from portal.plans.services import find_plans_by_phone, renew_plan, withdraw_plan
+
+# How the family's access log names who looked: a role, never a staff member's e-mail
+# (the audit trail keeps the account; the family needs to know what kind of person).
+FAMILY_NAMES = {
+    "Dispatcher": _l("A 911 dispatcher"),
+    "Supervisor": _l("A CIT supervisor"),
+    "Admin": _l("A console administrator"),
+    "Partner": _l("A crisis partner"),
+    "CIT": _l("The CIT text line"),
+}
+
+
+def who_for_family(actor_name: str) -> str:
+    role = actor_name.split(" ", 1)[0]
+    return str(FAMILY_NAMES.get(role, _l("Program staff")))
+
 
 SESSION_KEY = "registrant"  # a random key; the session itself is a RegistrantSession row
 SESSION_PHONE = "registrant_phone"  # the number a sign-in code was sent to, encrypted
@@ -204,7 +221,9 @@ def card() -> ResponseReturnValue:
 @localized_route(bp, "/crisis-plan/access-log", methods=["GET"])
 def access_log() -> ResponseReturnValue:
     plan = signed_in_plan()
-    return render_template("plans/access_log.html", plan=plan, views=plan_views(plan.reference))
+    return render_template(
+        "plans/access_log.html", plan=plan, views=plan_views(plan.reference), who_for_family=who_for_family
+    )
 
 
 @localized_route(bp, "/crisis-plan/withdraw", methods=["GET", "POST"])
