@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from portal.database import utcnow
 from portal.dispatch.alerts import escalate_unreached
@@ -367,3 +367,29 @@ def test_two_texts_at_once_are_both_kept_and_answered(line_on_any_database: Flas
             else:
                 assert len(requests) == 1, "one place texted twice at once made two requests"
                 assert sorted(m.body for m in requests[0].messages) == sorted(bodies)
+
+
+def test_one_text_delivered_twice_at_once_is_one_text_with_one_reply(line_on_any_database: Flask) -> None:
+    """Twilio retries a webhook it thinks failed: the two deliveries may overlap."""
+    app = line_on_any_database
+    replies: list[tuple[int, str]] = []
+
+    def deliver(barrier: threading.Barrier, number: str) -> None:
+        client = app.test_client()
+        barrier.wait()
+        response = send_text(client, "PIN 4500 Lindell Blvd", sender=number, sid=f"SMtwice{number[-4:]}")
+        replies.append((response.status_code, reply_text(response)))
+
+    for n in range(10):
+        number = f"+1314555{3200 + n:04d}"
+        barrier = threading.Barrier(2)
+        threads = [threading.Thread(target=deliver, args=(barrier, number)) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+    assert len(replies) == 20 and {status for status, _reply in replies} == {200}
+    with app.app_context():
+        assert db.session.scalar(select(func.count()).select_from(CitRequest)) == 10
+    by_pair = [replies[i : i + 2] for i in range(0, 20, 2)]
+    assert all(first[1] == second[1] and first[1] for first, second in by_pair)
