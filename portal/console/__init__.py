@@ -17,7 +17,9 @@ from portal.extensions import db
 bp = Blueprint("console", __name__, url_prefix="/console")
 
 COOKIE = "console_session"
-OPEN_ENDPOINTS = frozenset({"console.sign_in", "console.second_factor", "console.setup"})
+OPEN_ENDPOINTS = frozenset(
+    {"console.sign_in", "console.second_factor", "console.setup_link", "console.setup"}
+)
 REQUIRED_ROLE: dict[str, str] = {}
 View = TypeVar("View", bound=Callable[..., Any])
 

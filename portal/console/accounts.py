@@ -145,6 +145,13 @@ def new_setup_link(user: ConsoleUser) -> str:
     return token
 
 
+def exchange_setup_link(user: ConsoleUser) -> str:
+    """A new set-up token, the link's one no longer valid; the link's deadline is kept."""
+    token = secrets.token_urlsafe(32)
+    user.setup_token_hash = vault().blind_index("setup:" + token)
+    return token
+
+
 def user_for_setup(token: str) -> ConsoleUser | None:
     user: ConsoleUser | None = db.session.scalar(
         select(ConsoleUser).where(ConsoleUser.setup_token_hash == vault().blind_index("setup:" + token))

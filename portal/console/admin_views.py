@@ -42,7 +42,7 @@ def create_user(email: str, role: str) -> tuple[ConsoleUser, str]:
     user = ConsoleUser(email=email.strip().lower(), role=role)
     token = new_setup_link(user)
     db.session.add(user)
-    return user, public_link("console.setup", token=token)
+    return user, public_link("console.setup_link", token=token)
 
 
 @bp.route("/users", methods=["GET", "POST"])
@@ -108,7 +108,7 @@ def reset_second_factor(user_id: int) -> ResponseReturnValue:
         _(
             "Give %(email)s this one-time link: %(link)s",
             email=user.email,
-            link=public_link("console.setup", token=token),
+            link=public_link("console.setup_link", token=token),
         ),
         "success",
     )

@@ -6,7 +6,7 @@ import io
 
 import qrcode
 import qrcode.image.svg
-from flask import current_app, flash, redirect, render_template, request, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from markupsafe import Markup
@@ -18,6 +18,7 @@ from portal.console import COOKIE, audit_action, bp, requires
 from portal.console.accounts import (
     client_locked_out,
     end_session,
+    exchange_setup_link,
     find_session,
     forget_password_failures,
     is_locked,
@@ -123,10 +124,26 @@ def sign_out() -> ResponseReturnValue:
     return response
 
 
-@bp.route("/setup/<token>", methods=["GET", "POST"])
-def setup(token: str) -> ResponseReturnValue:
-    """The one-time set-up link: choose a password, then enrol the second factor."""
+SETUP_SESSION = "console_setup"  # the set-up key the link was exchanged for
+
+
+@bp.get("/setup/<token>")
+def setup_link(token: str) -> ResponseReturnValue:
+    """The one-time set-up link, exchanged at once for a key in the browser's session:
+    the link in access and proxy logs is dead from its first use."""
     user = user_for_setup(token)
+    if user is None:
+        return render_template("console/setup_expired.html"), 404
+    session[SETUP_SESSION] = exchange_setup_link(user)
+    db.session.commit()
+    return redirect(url_for("console.setup"))
+
+
+@bp.route("/setup", methods=["GET", "POST"])
+def setup() -> ResponseReturnValue:
+    """Set-up: choose a password, then enrol the second factor."""
+    token = session.get(SETUP_SESSION)
+    user = user_for_setup(token) if isinstance(token, str) else None
     if user is None:
         return render_template("console/setup_expired.html"), 404
     if user.totp_secret is None:
@@ -141,7 +158,7 @@ def setup(token: str) -> ResponseReturnValue:
                 set_password(user, form.password.data)
                 user.totp_secret = new_secret()
                 db.session.commit()
-                return redirect(url_for("console.setup", token=token))
+                return redirect(url_for("console.setup"))
         return render_template("console/setup_password.html", form=form, user=user)
 
     form = TotpForm()
@@ -153,6 +170,7 @@ def setup(token: str) -> ResponseReturnValue:
             user.locked_until = None
             audit.record("user.setup_done", actor_id=user.id, actor_name=user.display_name)
             db.session.commit()
+            session.pop(SETUP_SESSION, None)
             flash(_("Your account is ready. Sign in with your password and a code."), "success")
             return redirect(url_for("console.sign_in"))
         form.code.errors = [_("That code is not right. Check the time on your phone and try again.")]
