@@ -476,3 +476,24 @@ def test_a_canadian_mobile_gets_its_code(registrant: Registrant) -> None:
     registrant.post("/crisis-plan/start", {"action": "new"})
     registrant.add_phone("+1 613 555 0123", "filer")
     assert registrant.last_code("+16135550123")
+
+
+def test_an_edit_draft_ends_with_the_sign_in(registrant: Registrant) -> None:
+    """On a shared phone the next person must not read or change the plan through the
+    draft "Change the plan" made, once the sign-in has run out."""
+    from portal.plans.models import RegistrantSession
+
+    registrant.file_plan(care={"medications": "Canary-Med"})
+    registrant.post("/crisis-plan/edit", {}, token_from="/crisis-plan/")
+    assert "Canary-Med" in registrant.client.get("/crisis-plan/step/care").get_data(as_text=True)
+    token = registrant.token("/crisis-plan/step/care")
+    with registrant.app.app_context():
+        db.session.execute(
+            db.update(RegistrantSession).values(last_active_at=utcnow() - timedelta(minutes=31))
+        )
+        db.session.commit()
+        confirmed = db.session.scalars(select(CrisisPlan.confirmed_at)).one()
+    assert "Canary-Med" not in registrant.client.get("/crisis-plan/step/care").get_data(as_text=True)
+    registrant.client.post("/crisis-plan/step/consent", data={**token, "action": "next", **CONSENT})
+    with registrant.app.app_context():
+        assert db.session.scalars(select(CrisisPlan.confirmed_at)).one() == confirmed  # not saved

@@ -11,6 +11,7 @@ from werkzeug.datastructures import MultiDict
 
 from portal.database import utcnow
 from portal.extensions import db
+from portal.plans import sessions
 from portal.plans.models import DRAFT_LIFETIME, CrisisPlan, PlanDraft
 
 SESSION_KEY = "plan_draft"
@@ -21,7 +22,12 @@ def current_draft() -> PlanDraft | None:
     if not draft_id:
         return None
     draft = db.session.get(PlanDraft, draft_id)
-    if draft is None or draft.expires_at < utcnow():
+    # A draft that edits a plan holds the whole plan: it lives only as long as the
+    # sign-in that made it (a shared phone must not show it to the next person).
+    signed_out = (
+        draft is not None and draft.plan_id is not None and sessions.signed_in_plan_id() != draft.plan_id
+    )
+    if draft is None or draft.expires_at < utcnow() or signed_out:
         session.pop(SESSION_KEY, None)
         return None
     return draft

@@ -7,8 +7,6 @@ for look-up only.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 from datetime import timedelta
 
 from cryptography.fernet import InvalidToken
@@ -17,7 +15,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import delete, select
+from sqlalchemy import select
 
 from portal.audit import plan_views
 from portal.crypto import vault
@@ -26,10 +24,10 @@ from portal.extensions import db
 from portal.i18n import BY_CODE, localized_route
 from portal.links import public_link
 from portal.phones import for_display, for_sentence, phone_index
-from portal.plans import bp, drafts
+from portal.plans import bp, drafts, sessions
 from portal.plans.codes import CodeCheck, check_code, explain, is_locked, may_send_code, send_code
 from portal.plans.forms import ButtonForm, CodeForm, SignInForm
-from portal.plans.models import CrisisPlan, PlanPhone, RegistrantSession
+from portal.plans.models import CrisisPlan, PlanPhone
 from portal.plans.services import find_plans_by_phone, renew_plan, withdraw_plan
 
 # How the family's access log names who looked: a role, never a staff member's e-mail
@@ -48,43 +46,19 @@ def who_for_family(actor_name: str) -> str:
     return str(FAMILY_NAMES.get(role, _l("Program staff")))
 
 
-SESSION_KEY = "registrant"  # a random key; the session itself is a RegistrantSession row
 SESSION_PHONE = "registrant_phone"  # the number a sign-in code was sent to, encrypted
-SIGN_IN_LIFETIME = timedelta(minutes=30)
-
-
-def _hash(key: str) -> str:
-    return hashlib.sha256(key.encode()).hexdigest()
 
 
 def sign_in_registrant(plan: CrisisPlan) -> None:
-    key = secrets.token_urlsafe(32)
-    db.session.add(RegistrantSession(key_hash=_hash(key), plan_id=plan.id))
-    db.session.commit()
-    session[SESSION_KEY] = key
+    sessions.start(plan)
 
 
 def signed_in_plan() -> CrisisPlan:
     """The signed-in registrant's plan, or a redirect to the sign-in page."""
-    key = session.get(SESSION_KEY)
-    row = db.session.get(RegistrantSession, _hash(key)) if isinstance(key, str) else None
-    if row is not None and utcnow() - row.last_active_at > SIGN_IN_LIFETIME:
-        db.session.delete(row)
-        db.session.commit()
-        row = None
-    if row is None:
-        session.pop(SESSION_KEY, None)
+    plan_id = sessions.signed_in_plan_id()
+    if plan_id is None:
         abort(redirect(url_for("plans.sign_in")))
-    row.last_active_at = utcnow()  # 30 minutes after the last page
-    db.session.commit()
-    return db.session.get_one(CrisisPlan, row.plan_id)
-
-
-def end_registrant_session() -> None:
-    key = session.pop(SESSION_KEY, None)
-    if isinstance(key, str):
-        db.session.execute(delete(RegistrantSession).where(RegistrantSession.key_hash == _hash(key)))
-        db.session.commit()
+    return db.session.get_one(CrisisPlan, plan_id)
 
 
 def remember_phone(number: str) -> None:
@@ -166,7 +140,7 @@ def sign_in_code() -> ResponseReturnValue:
 
 @localized_route(bp, "/crisis-plan/sign-out", methods=["POST"])
 def sign_out() -> ResponseReturnValue:
-    end_registrant_session()
+    sessions.end()
     for key in (SESSION_PHONE, drafts.SESSION_KEY):
         session.pop(key, None)
     flash(_("You are signed out."), "success")
@@ -233,7 +207,7 @@ def withdraw() -> ResponseReturnValue:
     if form.validate_on_submit():
         withdraw_plan(plan)  # its registrant sessions go with it, every copy of the cookie too
         db.session.commit()
-        for key in (SESSION_KEY, drafts.SESSION_KEY):
+        for key in (sessions.SESSION_KEY, drafts.SESSION_KEY):
             session.pop(key, None)
         flash(_("The plan is deleted. Dispatch can no longer see it."), "success")
         return redirect(url_for("plans.start"))
