@@ -497,3 +497,17 @@ def test_an_edit_draft_ends_with_the_sign_in(registrant: Registrant) -> None:
     registrant.client.post("/crisis-plan/step/consent", data={**token, "action": "next", **CONSENT})
     with registrant.app.app_context():
         assert db.session.scalars(select(CrisisPlan.confirmed_at)).one() == confirmed  # not saved
+
+
+def test_nobody_can_lock_a_family_out_with_guesses_for_a_code_never_sent(registrant: Registrant) -> None:
+    registrant.file_plan(phone="(314) 555-0100")
+    registrant.post("/crisis-plan/sign-out", {}, token_from="/crisis-plan/")
+    stranger = Registrant(registrant.app, registrant.app.test_client())
+    for guess in range(6):
+        stranger.post(
+            "/crisis-plan/confirm", {"phone-number": "314 555 0100", "confirm-code": f"{guess:06d}"}
+        )
+    family = Registrant(registrant.app, registrant.app.test_client())
+    family.post("/crisis-plan/sign-in", {"number": "(314) 555-0100"})
+    response = family.post("/crisis-plan/sign-in/code", {"code": family.last_code("+13145550100")})
+    assert response.status_code == 302 and response.headers["Location"].endswith("/crisis-plan/")

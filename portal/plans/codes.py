@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 import logging
 import secrets
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask import current_app
 from flask_babel import gettext as _
@@ -74,6 +74,16 @@ def _locked_lockout(index: str) -> PhoneLockout:
     return db.session.get_one(PhoneLockout, index, with_for_update=True, populate_existing=True)
 
 
+def _code_waiting(index: str, purpose: str, now: datetime) -> bool:
+    waiting = select(PhoneCode.id).where(
+        PhoneCode.number_index == index,
+        PhoneCode.purpose == purpose,
+        PhoneCode.used_at.is_(None),
+        PhoneCode.created_at > now - CODE_LIFETIME,
+    )
+    return db.session.scalar(waiting.limit(1)) is not None
+
+
 def check_code(number: str, purpose: str, code: str) -> CodeCheck:
     """Check a code typed for `number`; a right code is used up. Commits."""
     index = phone_index(number)
@@ -96,6 +106,10 @@ def check_code(number: str, purpose: str, code: str) -> CodeCheck:
         lockout.failures = 0
         lockout.locked_until = None
         result = CodeCheck.ACCEPTED
+    elif not _code_waiting(index, purpose, now):
+        # No code was sent for this: a guess cannot succeed, so it does not count
+        # (anyone could otherwise lock a family out of signing in).
+        result = CodeCheck.WRONG
     else:
         lockout.failures += 1
         result = CodeCheck.WRONG
