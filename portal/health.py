@@ -12,7 +12,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from portal.database import utcnow
 from portal.extensions import db
 from portal.messaging.outbox import OutboundMessage
-from portal.worker import latest_heartbeat
+from portal.worker import latest_error, latest_heartbeat
 
 bp = Blueprint("health", __name__)
 
@@ -25,7 +25,7 @@ BACKLOG_STALE = timedelta(minutes=2)
 @bp.get("/healthz")
 def healthz() -> ResponseReturnValue:
     try:
-        beat = latest_heartbeat()
+        beat, error = latest_heartbeat(), latest_error()
         waiting = select(func.count(), func.min(OutboundMessage.created_at)).where(
             OutboundMessage.status == "queued"
         )
@@ -47,6 +47,8 @@ def healthz() -> ResponseReturnValue:
         "redis": current_app.extensions["rate_limiter"].redis_state(),
         "worker_heartbeat_age_seconds": heartbeat_age,
         "outbox_backlog": backlog,
+        # A worker that fails and goes on: worth a look, not yet out of service.
+        "worker_last_error_age_seconds": (now - error).total_seconds() if error else None,
         "oldest_queued_age_seconds": (now - oldest).total_seconds() if oldest else None,
     }
     return jsonify(body), 200 if healthy else 503

@@ -57,6 +57,8 @@ class WorkerHeartbeat(db.Model):  # type: ignore[name-defined,misc]
 
     worker: Mapped[str] = mapped_column(String(80), primary_key=True)
     beat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # The last time a pass or a job failed (the database locked or gone, a bug).
+    last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
 def beat(name: str) -> None:
@@ -64,6 +66,23 @@ def beat(name: str) -> None:
     heartbeat.beat_at = utcnow()
     db.session.add(heartbeat)
     db.session.commit()
+
+
+def note_error(name: str) -> None:
+    """Tell /healthz this worker just failed; the database itself may be what failed."""
+    try:
+        heartbeat = db.session.get(WorkerHeartbeat, name) or WorkerHeartbeat(worker=name)
+        heartbeat.last_error_at = utcnow()
+        db.session.add(heartbeat)
+        db.session.commit()
+    except Exception:
+        reset_session()
+
+
+def latest_error() -> datetime | None:
+    return db.session.scalar(
+        select(WorkerHeartbeat.last_error_at).order_by(WorkerHeartbeat.last_error_at.desc()).limit(1)
+    )
 
 
 def latest_heartbeat() -> datetime | None:
@@ -95,13 +114,14 @@ def run(stop: threading.Event) -> None:
             for job, every in jobs:
                 if time.monotonic() - last_run[job] >= every:
                     last_run[job] = time.monotonic()
-                    run_job(job)
+                    run_job(job, name)
             sent = deliver_due(gateway)
             failures = 0
         except Exception:
             failures += 1
             log.exception("worker: a pass failed (%d in a row); trying again", failures)
             reset_session()
+            note_error(name)
             stop.wait(min(ERROR_PAUSE_MAX, IDLE_PAUSE * 2**failures))
             continue
         if not sent:
@@ -109,13 +129,14 @@ def run(stop: threading.Event) -> None:
     log.info("worker %s stopped", name)
 
 
-def run_job(job: Callable[[], object]) -> None:
+def run_job(job: Callable[[], object], name: str) -> None:
     """One scheduled job; its failure (a database hiccup) must not stop the others."""
     try:
         job()
     except Exception:
         log.exception("worker: a scheduled job failed; it runs again later")
         reset_session()
+        note_error(name)
 
 
 def reset_session() -> None:

@@ -69,6 +69,8 @@ def test_the_worker_outlives_a_database_locked_longer_than_its_busy_timeout(
         send_text(line.test_client(), "PIN 200 Main St")
         wait_until(lambda: alerted(fake_twilio, 200), seconds=20)
         assert worker.thread.is_alive()
+        health = line.test_client().get("/healthz").get_json()
+        assert health["worker_last_error_age_seconds"] is not None  # the failure is reported
 
 
 @pytest.fixture
