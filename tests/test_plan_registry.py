@@ -511,3 +511,19 @@ def test_nobody_can_lock_a_family_out_with_guesses_for_a_code_never_sent(registr
     family.post("/crisis-plan/sign-in", {"number": "(314) 555-0100"})
     response = family.post("/crisis-plan/sign-in/code", {"code": family.last_code("+13145550100")})
     assert response.status_code == 302 and response.headers["Location"].endswith("/crisis-plan/")
+
+
+def test_a_draft_may_try_only_so_many_photos(registrant: Registrant) -> None:
+    registrant.post("/crisis-plan/start", {"action": "new"})
+    photo = io.BytesIO()
+    Image.new("RGB", (8, 8), "teal").save(photo, format="JPEG")
+    pages = [
+        registrant.post(
+            "/crisis-plan/step/photo",
+            {"action": "upload", "photo": (io.BytesIO(photo.getvalue()), "me.jpg")},
+            content_type="multipart/form-data",
+        )
+        for _ in range(21)
+    ]
+    assert all(page.status_code == 302 for page in pages[:20])
+    assert "Too many photos were uploaded" in pages[20].get_data(as_text=True)

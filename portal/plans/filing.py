@@ -37,6 +37,8 @@ from portal.plans.photos import MAX_BYTES, RefusedPhoto, clean_photo
 from portal.plans.registrant import send_person_confirmation, sign_in_registrant
 from portal.plans.services import file_plan, update_plan
 
+PHOTOS_A_DAY = 20  # uploads one draft may try in a day
+
 
 @dataclass(frozen=True)
 class Step:
@@ -170,6 +172,9 @@ def photo() -> ResponseReturnValue:
         upload = request.files.get("photo")
         if not upload or not upload.filename:
             form.photo.errors = [_("Choose a photo to upload.")]
+        elif not ratelimit.allow(f"photo:{draft.id}", limit=PHOTOS_A_DAY, window_seconds=86400):
+            # Each photo is decoded in the web process: a draft gets a bounded number of tries.
+            form.photo.errors = [_("Too many photos were uploaded. Please try again tomorrow.")]
         else:
             try:
                 # One byte over the limit is enough to tell "too big".
