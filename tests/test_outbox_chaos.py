@@ -45,8 +45,14 @@ def run_chaos(tmp_path: Path, **overrides: str) -> None:
     fake = FakeTwilio(fail_ratio=0.3).start()
     # Workers share the test app's settings, keys included; a short lease so that a
     # killed worker's messages are taken over within seconds.
+    # No escalation or re-alert during the run: only the alerts themselves are counted.
     environ = text_line_environ(
-        tmp_path, fake, PORTAL_OUTBOX_LEASE="3", PORTAL_DISPATCH_TIMEOUT="3600", **overrides
+        tmp_path,
+        fake,
+        PORTAL_OUTBOX_LEASE="3",
+        PORTAL_DISPATCH_TIMEOUT="3600",
+        PORTAL_ACKNOWLEDGE_WITHIN="3600",
+        **overrides,
     )
     app: Flask = make_text_line_app(tmp_path, fake, environ)
     client = app.test_client()

@@ -118,7 +118,7 @@ def run_chaos(tmp_path: Path, *, postgres_url: str | None = None) -> None:
                 answered[texter] = time.monotonic()
             else:
                 unanswered += 1  # Twilio would use the fallback URL: "call 911"
-            time.sleep(0.2)
+            time.sleep(0.12)
 
     sender = threading.Thread(target=send_all)
     sender.start()
@@ -129,7 +129,7 @@ def run_chaos(tmp_path: Path, *, postgres_url: str | None = None) -> None:
     chaos.append("database")
     try:
         for event in chaos:
-            time.sleep(random.uniform(2.0, 5.0))
+            time.sleep(random.uniform(1.5, 3.5))
             if event == "worker":
                 random.choice(workers).kill_and_restart()
             elif event == "web":
