@@ -36,6 +36,7 @@ from tests.text_line_helpers import (
     FALLBACK,
     TEXTER,
     make_text_line_app,
+    outbox_bodies,
     reply_text,
     running_worker,
     send_text,
@@ -82,12 +83,8 @@ def test_a_question_is_kept_asked_about_once_then_forwarded_as_unclear(line: Fla
         "he is talking about hurting himself",
     ]
     with line.app_context():
-        alert = db.session.scalars(
-            select(OutboundMessage.body).where(OutboundMessage.purpose == "dispatch_alert")
-        ).first()
-        updates = db.session.scalars(
-            select(OutboundMessage.body).where(OutboundMessage.purpose == "dispatch_update")
-        ).all()
+        alert = next(iter(outbox_bodies(line, "dispatch_alert")), None)
+        updates = outbox_bodies(line, "dispatch_update")
         first_text_at = db.session.get(CitRequest, request.id).messages[0].at
     assert alert is not None and "Location: unclear" in alert
     # Dispatch reads what the texter wrote, as they were told it would.
@@ -103,9 +100,7 @@ def test_a_bare_keyword_left_alone_is_forwarded_as_not_given(line: Flask) -> Non
         db.session.execute(update(Conversation).values(started_at=utcnow() - timedelta(minutes=3)))
         db.session.commit()
         forward_silent_texters()
-        alert = db.session.scalars(
-            select(OutboundMessage.body).where(OutboundMessage.purpose == "dispatch_alert")
-        ).first()
+        alert = next(iter(outbox_bodies(line, "dispatch_alert")), None)
     assert alert is not None and "Location: not given" in alert
 
 
@@ -175,12 +170,8 @@ def test_what_was_written_before_the_place_reaches_dispatch(line: Flask) -> None
     for text in ("help", "my son is hearing voices and wont stop yelling", "4500 Lindell Blvd"):
         send_text(client, text)
     with line.app_context():
-        alert = db.session.scalars(
-            select(OutboundMessage.body).where(OutboundMessage.purpose == "dispatch_alert")
-        ).first()
-        updates = db.session.scalars(
-            select(OutboundMessage.body).where(OutboundMessage.purpose == "dispatch_update")
-        ).all()
+        alert = next(iter(outbox_bodies(line, "dispatch_alert")), None)
+        updates = outbox_bodies(line, "dispatch_update")
     assert alert is not None and 'Location: "4500 Lindell Blvd"' in alert
     assert len(updates) == len(DISPATCH) and all("hearing voices" in body for body in updates)
 
@@ -242,9 +233,7 @@ def test_an_opted_out_texter_is_shown_to_dispatch_as_call_back(line: Flask) -> N
     send_text(client, "STOP")
     assert reply_text(send_text(client, "PIN 4500 Lindell Blvd")) == ""
     with line.app_context():
-        alert = db.session.scalars(
-            select(OutboundMessage.body).where(OutboundMessage.purpose == "dispatch_alert")
-        ).first()
+        alert = next(iter(outbox_bodies(line, "dispatch_alert")), None)
     assert alert is not None and "Texter opted out of texts: call back" in alert
     reference = the_request(line).reference
     dispatcher = dispatcher_client(line)
@@ -260,9 +249,7 @@ def test_stop_during_an_open_request_tells_dispatch(line: Flask) -> None:
     send_text(client, "PIN 4500 Lindell Blvd")
     send_text(client, "stop")
     with line.app_context():
-        updates = db.session.scalars(
-            select(OutboundMessage.body).where(OutboundMessage.purpose == "dispatch_update")
-        ).all()
+        updates = outbox_bodies(line, "dispatch_update")
     assert len(updates) == len(DISPATCH) and all(
         "opted out" in body and "call back" in body for body in updates
     )

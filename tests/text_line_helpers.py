@@ -12,9 +12,12 @@ from pathlib import Path
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 from twilio.request_validator import RequestValidator
 
 from portal import create_app
+from portal.extensions import db
+from portal.messaging.outbox import OutboundMessage
 from portal.sms.webhook import webhook_auth_token
 from portal.worker import run
 from tests.conftest import make_environ
@@ -103,3 +106,14 @@ def wait_until(condition, seconds: float = 15.0) -> None:  # type: ignore[no-unt
     while not condition():
         assert time.monotonic() < deadline, "timed out waiting"
         time.sleep(0.05)
+
+
+def outbox_bodies(app: Flask, purpose: str) -> list[str]:
+    """What the line queued for one purpose (dispatch_alert, dispatch_update...), in order."""
+    with app.app_context():
+        query = (
+            select(OutboundMessage.body)
+            .where(OutboundMessage.purpose == purpose)
+            .order_by(OutboundMessage.id)
+        )
+        return list(db.session.scalars(query))
