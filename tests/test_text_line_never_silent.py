@@ -176,16 +176,20 @@ def test_what_was_written_before_the_place_reaches_dispatch(line: Flask) -> None
     assert len(updates) == len(DISPATCH) and all("hearing voices" in body for body in updates)
 
 
-def test_thanks_after_closing_is_no_new_request(line: Flask) -> None:
-    client = line.test_client()
-    send_text(client, "PIN 4500 Lindell Blvd")
-    reference = the_request(line).reference
-    dispatcher = dispatcher_client(line)
+def close_with_a_text(app: Flask, reference: str) -> None:
+    """A dispatcher closes the request and has the texter told."""
+    dispatcher = dispatcher_client(app)
     token = csrf_token(dispatcher, f"/console/requests/{reference}")
     dispatcher.post(
         f"/console/requests/{reference}/close",
         data={"csrf_token": token, "disposition": "cit_dispatched", "text_texter": "yes"},
     )
+
+
+def test_thanks_after_closing_is_no_new_request(line: Flask) -> None:
+    client = line.test_client()
+    send_text(client, "PIN 4500 Lindell Blvd")
+    close_with_a_text(line, the_request(line).reference)
     thanks = reply_text(send_text(client, "thank you!!"))
     assert "closed" in thanks and "911" in thanks
     with line.app_context():
@@ -199,13 +203,7 @@ def test_thanks_after_closing_is_no_new_request(line: Flask) -> None:
 
 def test_closing_does_not_read_as_nobody_is_coming(line: Flask) -> None:
     send_text(line.test_client(), "PIN 4500 Lindell Blvd")
-    reference = the_request(line).reference
-    dispatcher = dispatcher_client(line)
-    token = csrf_token(dispatcher, f"/console/requests/{reference}")
-    dispatcher.post(
-        f"/console/requests/{reference}/close",
-        data={"csrf_token": token, "disposition": "cit_dispatched", "text_texter": "yes"},
-    )
+    close_with_a_text(line, the_request(line).reference)
     closing = texts_to(line, TEXTER)[-1]
     assert "If help was sent, it is still on its way" in closing and "911" in closing
 

@@ -51,15 +51,18 @@ def set_password(user: ConsoleUser, password: str) -> None:
     user.password_hash = hasher.hash(password)
 
 
-# Checked against for an unknown e-mail, so that it takes as long as a known one.
-_NO_ACCOUNT_HASH = hasher.hash(secrets.token_urlsafe(16))
+@cache
+def _no_account_hash() -> str:
+    """Checked against for an unknown e-mail, so that it takes as long as a known one
+    (made on first use: hashing at import would slow every start)."""
+    return hasher.hash(secrets.token_urlsafe(16))
 
 
 def password_matches(user: ConsoleUser | None, password: str) -> bool:
     """Whether the password is the account's; as slow for no account as for one."""
     stored = user.password_hash if user is not None and user.password_hash else None
     try:
-        matched = hasher.verify(stored or _NO_ACCOUNT_HASH, password)
+        matched = hasher.verify(stored or _no_account_hash(), password)
     except VerificationError:
         return False
     return matched and stored is not None
