@@ -28,7 +28,7 @@ CRISIS = {
 }
 CARE = {"medications": "Lithium"}
 PEOPLE = {"emergency_contacts": "Mother, (314) 555-0133"}
-CONSENT = {"cit_requested": "y", "filed_by": "self", "language": "en", "understood": "y"}
+CONSENT = {"cit_requested": "yes", "filed_by": "self", "language": "en"}
 
 
 class Registrant:
@@ -80,7 +80,11 @@ class Registrant:
         assert self.step("crisis", steps.get("crisis", CRISIS)).status_code == 302
         assert self.step("care", steps.get("care", CARE)).status_code == 302
         assert self.step("people", steps.get("people", PEOPLE)).status_code == 302
-        filed = self.step("consent", consent or CONSENT)
+        checked = self.step("consent", consent or CONSENT)
+        assert checked.headers.get("Location", "").endswith("/crisis-plan/review"), checked.get_data(
+            as_text=True
+        )
+        filed = self.post("/crisis-plan/review", {"understood": "y"})
         assert filed.status_code == 302, filed.get_data(as_text=True)
         overview = self.client.get(self.url("/crisis-plan/"))
         assert overview.status_code == 200

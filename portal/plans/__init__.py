@@ -16,4 +16,6 @@ def _not_stored(response: Response) -> Response:
 
 @bp.app_context_processor
 def _plan_helpers() -> dict[str, object]:
-    return {"plan_sections": display.plan_sections}
+    from portal.plans.forms import PHONE_OWNERS
+
+    return {"plan_sections": display.plan_sections, "phone_owners": PHONE_OWNERS}

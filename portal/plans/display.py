@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import base64
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from flask_babel import format_date
+from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 from wtforms import Field
 
-from portal.plans.drafts import to_formdata
-from portal.plans.filing import FORM_STEPS
-from portal.plans.models import CrisisPlan
+from portal.plans.drafts import saved_formdata, to_formdata
+from portal.plans.forms import FORM_STEPS
+from portal.plans.models import CrisisPlan, PlanDraft
 
 
 @dataclass(frozen=True)
@@ -29,29 +32,49 @@ class Section:
 
 def answer_text(field: Field) -> str:
     """What a person chose or wrote, as text (choices by their labels)."""
+    if isinstance(field.data, bool):
+        return str(_("Yes")) if field.data else ""
     choices = dict(getattr(field, "choices", None) or [])
     if isinstance(field.data, list):
         return ", ".join(str(choices.get(value, value)) for value in field.data)
     if isinstance(field.data, date):
-        return field.data.isoformat()
+        return str(format_date(field.data, "long"))
     if choices:
         return str(choices.get(field.data, field.data or ""))
     return str(field.data or "")
 
 
-def plan_sections(plan: CrisisPlan) -> list[Section]:
-    sections = []
+def photo_uri(jpeg: bytes | None) -> str | None:
+    """The photo inside the page itself: no second URL that could be fetched on its own."""
+    return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode() if jpeg else None
+
+
+def sections(answers: dict[str, MultiDict[str, str]]) -> list[Section]:
+    """Each step's answers, as the step's labels and the words a person would read."""
+    found = []
     for step in FORM_STEPS:
-        if step.slug not in plan.details or step.form is None:
+        if step.slug not in answers or step.form is None:
             continue
-        raw = to_formdata(plan.details[step.slug])
-        form = step.form(
-            formdata=MultiDict([(k, v) for k, values in raw.items() for v in values]), meta={"csrf": False}
-        )
-        answers = [
+        form = step.form(formdata=answers[step.slug], meta={"csrf": False})
+        shown = [
             Answer(str(field.label.text), answer_text(field))
             for field in form
             if field.name not in ("csrf_token", "website") and answer_text(field)
         ]
-        sections.append(Section(step.slug, step.title, answers))
-    return sections
+        found.append(Section(step.slug, step.title, shown))
+    return found
+
+
+def plan_sections(plan: CrisisPlan) -> list[Section]:
+    return sections(
+        {
+            slug: MultiDict([(k, v) for k, values in to_formdata(plan.details[slug]).items() for v in values])
+            for slug in plan.details
+            if isinstance(plan.details[slug], dict)
+        }
+    )
+
+
+def draft_sections(draft: PlanDraft) -> list[Section]:
+    answers = {step.slug: saved_formdata(draft, step.slug) for step in FORM_STEPS}
+    return sections({slug: formdata for slug, formdata in answers.items() if formdata is not None})

@@ -9,28 +9,28 @@ from typing import Any
 from flask import Response, abort, flash, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from werkzeug.datastructures import MultiDict
+from werkzeug.exceptions import RequestEntityTooLarge
 
 from portal import ratelimit
 from portal.database import utcnow
 from portal.extensions import db
 from portal.i18n import BY_CODE, localized_route
-from portal.phones import for_sentence
-from portal.plans import bp, drafts
+from portal.phones import for_display, for_sentence
+from portal.plans import bp, drafts, sessions
 from portal.plans.codes import CodeCheck, check_code, explain, may_send_code, send_code
+from portal.plans.display import draft_sections, photo_uri
 from portal.plans.forms import (
+    FORM_STEPS,
+    STEP_BY_SLUG,
+    STEPS,
     AddPhoneForm,
     ButtonForm,
-    CareForm,
     CodeForm,
     ConsentForm,
-    CrisisForm,
-    PeopleForm,
-    PersonForm,
     PhotoForm,
-    WhereForm,
+    ReviewForm,
 )
 from portal.plans.models import CrisisPlan, PlanDraft
 from portal.plans.photos import MAX_BYTES, RefusedPhoto, clean_photo
@@ -40,24 +40,8 @@ from portal.plans.services import file_plan, update_plan
 PHOTOS_A_DAY = 20  # uploads one draft may try in a day
 
 
-@dataclass(frozen=True)
-class Step:
-    slug: str
-    title: Any
-    form: type[FlaskForm] | None  # None: a page of its own (phones)
-
-
-STEPS = (
-    Step("person", _l("About the person"), PersonForm),
-    Step("where", _l("Where to find them"), WhereForm),
-    Step("phones", _l("Phones"), None),
-    Step("crisis", _l("In a crisis"), CrisisForm),
-    Step("care", _l("Health care"), CareForm),
-    Step("people", _l("Contacts"), PeopleForm),
-    Step("consent", _l("Send a CIT officer"), ConsentForm),
-)
-STEP_BY_SLUG = {step.slug: step for step in STEPS}
-FORM_STEPS = tuple(step for step in STEPS if step.form is not None)
+# The sections a registrant can change on their own from the plan page.
+SECTIONS = ("person", "photo", "where", "phones", "crisis", "care", "people", "consent")
 
 
 def neighbour(slug: str, offset: int) -> str | None:
@@ -70,6 +54,8 @@ def step_url(slug: str, **values: Any) -> str:
         return url_for("plans.photo", **values)
     if slug == "phones":
         return url_for("plans.phones", **values)
+    if slug == "review":
+        return url_for("plans.review", **values)
     return url_for("plans.step", slug=slug, **values)
 
 
@@ -85,17 +71,28 @@ def bot_posted() -> bool:
 
 
 def after_post(draft: PlanDraft, slug: str, valid: bool) -> ResponseReturnValue | None:
-    """Where a step's buttons lead: another language, back, or on when the step is valid."""
+    """Where a step's buttons lead: another language, back, or on when the step is valid.
+
+    Editing a saved plan, a valid step is saved at once; from "check your answers", a
+    changed step leads back there.
+    """
+    returning = request.args.get("then") == "review"
     switch = request.form.get("switch_language")
     if switch in BY_CODE:
-        return redirect(step_url(slug, lang_code=switch))
+        return redirect(step_url(slug, lang_code=switch, **({"then": "review"} if returning else {})))
     if request.form.get("action") == "back":
+        if returning:
+            return redirect(step_url("review"))
         previous = "photo" if slug == "where" else neighbour(slug, -1)
         return redirect(step_url(previous) if previous else url_for("plans.start"))
-    if valid:
-        following = "photo" if slug == "person" else neighbour(slug, 1)
-        return redirect(step_url(following)) if following else None
-    return None
+    if not valid:
+        return None
+    if draft.plan_id is not None:
+        return save_edit(draft)
+    if returning:
+        return redirect(step_url("review"))
+    following = "photo" if slug == "person" else neighbour(slug, 1)
+    return redirect(step_url(following or "review"))
 
 
 def render_step(slug: str, draft: PlanDraft, **context: Any) -> str:
@@ -108,6 +105,7 @@ def render_step(slug: str, draft: PlanDraft, **context: Any) -> str:
         step_number=[step.slug for step in STEPS].index(current) + 1,
         draft=draft,
         editing=draft.plan_id is not None,
+        returning=request.args.get("then") == "review",
         **context,
     )
 
@@ -116,6 +114,8 @@ def render_step(slug: str, draft: PlanDraft, **context: Any) -> str:
 def start() -> ResponseReturnValue:
     form = ButtonForm()
     draft = drafts.current_draft()
+    if draft is not None and draft.plan_id is not None:
+        draft = None  # an edit of a saved plan is continued from the plan page
     if request.method == "POST":
         if bot_posted():
             return redirect(url_for("plans.start"))
@@ -129,30 +129,48 @@ def start() -> ResponseReturnValue:
     return render_template("plans/start.html", form=form, draft=draft)
 
 
+def person_born(draft: PlanDraft) -> date | None:
+    """The date of birth typed on the first step, if it is a date."""
+    raw = (draft.answers.get("person") or {}).get("birth_date") or [""]
+    try:
+        return date.fromisoformat(raw[0])
+    except ValueError:
+        return None
+
+
+def step_form(slug: str, draft: PlanDraft, formdata: MultiDict[str, str] | None, **options: Any) -> FlaskForm:
+    form_class = STEP_BY_SLUG[slug].form
+    if form_class is None:
+        abort(404)
+    form = form_class(formdata=formdata, **options)
+    if isinstance(form, ConsentForm):
+        form.fit_to_person(person_born(draft))
+    return form
+
+
 @localized_route(
     bp, "/crisis-plan/step/<any(person,where,crisis,care,people,consent):slug>", methods=["GET", "POST"]
 )
 def step(slug: str) -> ResponseReturnValue:
     draft = require_draft()
-    form_class = STEP_BY_SLUG[slug].form
-    if form_class is None:
-        abort(404)
     if request.method == "POST":
         if bot_posted():
             return redirect(url_for("plans.start"))
-        form = form_class()
+        form = step_form(slug, draft, request.form)
         drafts.save_answers(draft, slug, request.form)
         valid = request.form.get("action") == "next" and form.validate()
-        if valid and slug == "consent":
-            return finish(draft)
         response = after_post(draft, slug, valid)
         if response is not None:
             return response
     else:
-        form = form_class(formdata=drafts.saved_formdata(draft, slug))
+        form = step_form(slug, draft, drafts.saved_formdata(draft, slug))
         if request.args.get("review"):
             form.validate()  # show what is missing after a refused "File the plan"
     return render_step(slug, draft, form=form, page_title=STEP_BY_SLUG[slug].title)
+
+
+def too_big_message() -> str:
+    return str(_("This photo is larger than 25 MB. Choose a smaller one, or a screenshot of it."))
 
 
 @localized_route(bp, "/crisis-plan/step/photo", methods=["GET", "POST"])
@@ -160,34 +178,54 @@ def photo() -> ResponseReturnValue:
     draft = require_draft()
     form = PhotoForm()
     if request.method == "POST":
-        response = after_post(draft, "photo", valid=False)
-        if response is not None:
-            return response
-        if request.form.get("action") == "remove":
+        action = request.form.get("action")
+        if action == "remove":
             draft.photo_jpeg = None
             db.session.commit()
-            return redirect(step_url("photo"))
-        if request.form.get("action") == "next":
-            return redirect(step_url("where"))
+            return redirect(step_url("photo", **request.args))
         upload = request.files.get("photo")
-        if not upload or not upload.filename:
-            form.photo.errors = [_("Choose a photo to upload.")]
-        elif not ratelimit.allow(f"photo:{draft.id}", limit=PHOTOS_A_DAY, window_seconds=86400):
-            # Each photo is decoded in the web process: a draft gets a bounded number of tries.
-            form.photo.errors = [_("Too many photos were uploaded. Please try again tomorrow.")]
-        else:
-            try:
-                # One byte over the limit is enough to tell "too big".
-                draft.photo_jpeg = clean_photo(upload.read(MAX_BYTES + 1))
-            except RefusedPhoto:
-                form.photo.errors = [
-                    _("This file cannot be used. Choose a JPEG or PNG photo of at most 5 MB.")
-                ]
-            else:
-                db.session.commit()
+        if upload and upload.filename:
+            # Whichever button was pressed, a chosen photo is uploaded, never dropped.
+            error = store_photo(draft, upload.read(MAX_BYTES + 1))
+            if error:
+                form.photo.errors = [error]
+            elif action == "upload":
                 flash(_("The photo was saved."), "success")
-                return redirect(step_url("photo"))
+                return redirect(step_url("photo", **request.args))
+        elif action == "upload":
+            form.photo.errors = [_("Choose a photo to upload.")]
+        if not form.photo.errors:
+            response = after_post(draft, "photo", valid=action == "next")
+            if response is not None:
+                return response
     return render_step("photo", draft, form=form, page_title=_("Photo"))
+
+
+def store_photo(draft: PlanDraft, data: bytes) -> str | None:
+    """Clean and keep a chosen photo; the message to show when it cannot be used."""
+    if not ratelimit.allow(f"photo:{draft.id}", limit=PHOTOS_A_DAY, window_seconds=86400):
+        # Each photo is decoded in the web process: a draft gets a bounded number of tries.
+        return str(_("Too many photos were uploaded. Please try again tomorrow."))
+    if len(data) > MAX_BYTES:
+        return too_big_message()
+    try:
+        draft.photo_jpeg = clean_photo(data)
+    except RefusedPhoto:
+        return str(_("This file is not a photo we can use. Choose a JPEG, PNG or HEIC photo."))
+    draft.updated_at = utcnow()
+    db.session.commit()
+    return None
+
+
+@bp.errorhandler(RequestEntityTooLarge)
+def _too_big(error: RequestEntityTooLarge) -> ResponseReturnValue:
+    """A photo over the request limit: the photo step again, with the message."""
+    if request.endpoint != "plans.photo":
+        return error
+    draft = require_draft()
+    form = PhotoForm(formdata=None, meta={"csrf": False})
+    form.photo.errors = [too_big_message()]
+    return render_step("photo", draft, form=form, page_title=_("Photo")), 413
 
 
 @bp.get("/crisis-plan/step/photo/image")
@@ -201,52 +239,34 @@ def photo_image() -> ResponseReturnValue:
 @localized_route(bp, "/crisis-plan/step/phones", methods=["GET", "POST"])
 def phones() -> ResponseReturnValue:
     draft = require_draft()
-    add_form = AddPhoneForm(prefix="add")
+    typed = MultiDict(draft.answers.get("phone_typed") or {})
+    add_form = AddPhoneForm(
+        prefix="add", formdata=request.form if request.method == "POST" else typed or None
+    )
     code_form = CodeForm(prefix="verify")
     listed: list[dict[str, Any]] = list(draft.answers.get("phones", []))
     pending = None  # the phone whose code was just refused
     if request.method == "POST":
         if bot_posted():
             return redirect(url_for("plans.start"))
-        response = after_post(draft, "phones", valid=request.form.get("action") == "next")
-        if response is not None:
-            return response
         action = request.form.get("action", "")
-        if action == "add" and add_form.validate():
-            number = add_form.number.data
-            if any(phone["number"] == number for phone in listed):
-                add_form.number.errors = [_("This number is already on the list.")]
-            elif send_code_or_explain(number, add_form):
-                listed.append({"number": number, "role": add_form.role.data, "verified": False})
-                save_phones(draft, listed)
-                flash(_("We sent a code to %(number)s.", number=for_sentence(number)), "success")
-                return redirect(step_url("phones"))
+        # A number typed but not yet added is kept through "Back" and a language switch.
+        drafts.keep_answers(
+            draft, "phone_typed", {k: request.form.getlist(k) for k in ("add-number", "add-role")}
+        )
+        typed_number = bool((add_form.number.data or "").strip())
+        if action == "add" or (action == "next" and typed_number):
+            # "Continue" with a number typed adds it, as "Send a code" would.
+            if add_phone(draft, listed, add_form):
+                return redirect(step_url("phones", **request.args))
         elif action.startswith(("verify:", "resend:", "remove:")):
-            verb, _sep, position = action.partition(":")
-            if not position.isdigit() or int(position) >= len(listed):
-                return redirect(step_url("phones"))
-            phone = listed[int(position)]
-            if verb == "remove":
-                listed.pop(int(position))
-                save_phones(draft, listed)
-                return redirect(step_url("phones"))
-            if verb == "resend":
-                if send_code_or_explain(phone["number"], code_form.code):
-                    db.session.commit()
-                    flash(
-                        _("We sent a new code to %(number)s.", number=for_sentence(phone["number"])),
-                        "success",
-                    )
-                    return redirect(step_url("phones"))
-            elif code_form.validate():
-                result = check_code(phone["number"], "verify", code_form.code.data)
-                if result is CodeCheck.ACCEPTED:
-                    phone["verified"] = True
-                    save_phones(draft, listed)
-                    flash(_("%(number)s is verified.", number=for_sentence(phone["number"])), "success")
-                    return redirect(step_url("phones"))
-                code_form.code.errors = [explain(result)]
-            pending = int(position)
+            response, pending = phone_action(draft, listed, action, code_form)
+            if response is not None:
+                return response
+        else:
+            response = after_post(draft, "phones", valid=action == "next")
+            if response is not None:
+                return response
     return render_step(
         "phones",
         draft,
@@ -258,10 +278,53 @@ def phones() -> ResponseReturnValue:
     )
 
 
+def add_phone(draft: PlanDraft, listed: list[dict[str, Any]], add_form: AddPhoneForm) -> bool:
+    """Add the typed phone and text it a code; False (with the error on the form) if not."""
+    if not add_form.validate():
+        return False
+    number = add_form.number.data
+    if any(phone["number"] == number for phone in listed):
+        add_form.number.errors = [_("This number is already on the list.")]
+        return False
+    if not send_code_or_explain(number, add_form):
+        return False
+    listed.append({"number": number, "role": add_form.role.data, "verified": False})
+    save_phones(draft, listed)
+    drafts.keep_answers(draft, "phone_typed", {})
+    flash(_("We sent a code to %(number)s. Enter it below.", number=for_sentence(number)), "success")
+    return True
+
+
+def phone_action(
+    draft: PlanDraft, listed: list[dict[str, Any]], action: str, code_form: CodeForm
+) -> tuple[ResponseReturnValue | None, int | None]:
+    """Verify, resend or remove a listed phone: a redirect, or the phone whose code failed."""
+    verb, _sep, position = action.partition(":")
+    if not position.isdigit() or int(position) >= len(listed):
+        return redirect(step_url("phones", **request.args)), None
+    phone = listed[int(position)]
+    if verb == "remove":
+        listed.pop(int(position))
+        save_phones(draft, listed)
+        return redirect(step_url("phones", **request.args)), None
+    if verb == "resend":
+        if send_code_or_explain(phone["number"], code_form.code):
+            db.session.commit()
+            flash(_("We sent a new code to %(number)s.", number=for_sentence(phone["number"])), "success")
+            return redirect(step_url("phones", **request.args)), None
+    elif code_form.validate():
+        result = check_code(phone["number"], "verify", code_form.code.data)
+        if result is CodeCheck.ACCEPTED:
+            phone["verified"] = True
+            save_phones(draft, listed)
+            flash(_("%(number)s is verified.", number=for_sentence(phone["number"])), "success")
+            return redirect(step_url("phones", **request.args)), None
+        code_form.code.errors = [explain(result)]
+    return None, int(position)
+
+
 def save_phones(draft: PlanDraft, listed: list[dict[str, Any]]) -> None:
-    draft.answers = {**draft.answers, "phones": listed}
-    draft.updated_at = utcnow()
-    db.session.commit()
+    drafts.keep_answers(draft, "phones", listed)
 
 
 def send_code_or_explain(number: str, error_target: Any) -> bool:
@@ -279,14 +342,28 @@ def cleaned(form: FlaskForm) -> dict[str, Any]:
     return {key: value.isoformat() if isinstance(value, date) else value for key, value in data.items()}
 
 
-def finish(draft: PlanDraft) -> ResponseReturnValue:
-    """File the plan (or save the edited one) once every step is valid."""
+@dataclass
+class Filing:
+    """A draft's answers, checked and ready to become (or replace) a plan."""
+
+    details: dict[str, Any]
+    consent: dict[str, Any]
+    phones: list[tuple[str, str]]  # verified (E.164, role)
+
+    @property
+    def cit_requested(self) -> bool:
+        return bool(self.consent["cit_requested"] == "yes")
+
+
+def collect(draft: PlanDraft) -> Filing | ResponseReturnValue:
+    """Every step checked; or a redirect to the first step that needs an answer."""
     details: dict[str, Any] = {}
     for step_info in FORM_STEPS:
-        if step_info.form is None:
-            continue
-        form = step_info.form(
-            formdata=drafts.saved_formdata(draft, step_info.slug) or MultiDict(), meta={"csrf": False}
+        form = step_form(
+            step_info.slug,
+            draft,
+            drafts.saved_formdata(draft, step_info.slug) or MultiDict(),
+            meta={"csrf": False},
         )
         if not form.validate():
             flash(_("Some answers are missing. Please check this step."), "error")
@@ -299,28 +376,102 @@ def finish(draft: PlanDraft) -> ResponseReturnValue:
             "error",
         )
         return redirect(step_url("phones"))
-
     consent = details.pop("consent")
-    person = details["person"]
+    return Filing(details=details, consent=consent, phones=verified)
+
+
+def needs_acknowledgement(draft: PlanDraft, filing: Filing) -> bool:
+    """A new plan is acknowledged once. An edit asks again only when it changes what
+    the acknowledgement is about: whether a CIT officer is asked for, who filed, or
+    which phones make dispatch see the plan."""
+    if draft.plan_id is None:
+        return True
+    plan = db.session.get_one(CrisisPlan, draft.plan_id)
+    return (
+        plan.cit_requested != filing.cit_requested
+        or plan.filed_by != filing.consent["filed_by"]
+        or not {number for number, _role in filing.phones} <= {phone.number for phone in plan.phones}
+    )
+
+
+def save_edit(draft: PlanDraft) -> ResponseReturnValue:
+    """A changed section of a saved plan: saved now, unless it needs the acknowledgement."""
+    filing = collect(draft)
+    if not isinstance(filing, Filing):
+        return filing
+    if needs_acknowledgement(draft, filing):
+        return redirect(step_url("review"))
+    return file_or_save(draft, filing)
+
+
+def file_or_save(draft: PlanDraft, filing: Filing) -> ResponseReturnValue:
+    person = filing.details["person"]
     options = {
         "name": person["name"],
         "born": date.fromisoformat(person["birth_date"]),
-        "language": consent["language"],
-        "cit_requested": consent["cit_requested"],
-        "filed_by": consent["filed_by"],
-        "phones": verified,
+        "language": filing.consent["language"],
+        "cit_requested": filing.cit_requested,
+        "filed_by": filing.consent["filed_by"],
+        "phones": filing.phones,
         "photo_jpeg": draft.photo_jpeg,
     }
     if draft.plan_id is not None:
         plan = db.session.get_one(CrisisPlan, draft.plan_id)
-        update_plan(plan, details, **options)
+        update_plan(plan, filing.details, **options)
+        message = _("Your changes are saved.")
     else:
-        plan = file_plan(details, **options)
+        plan = file_plan(filing.details, **options)
+        message = _("The crisis plan is filed.")
     db.session.flush()
-    if plan.person_confirmed_at is None:
+    if plan.person_confirmed_at is None and draft.plan_id is None:
         send_person_confirmation(plan)
     db.session.commit()
-    sign_in_registrant(plan)
+    if draft.plan_id is None:
+        sign_in_registrant(plan)
     drafts.discard(draft)
-    flash(_("The crisis plan is saved."), "success")
+    flash(message, "success")
     return redirect(url_for("plans.overview"))
+
+
+@localized_route(bp, "/crisis-plan/review", methods=["GET", "POST"])
+def review() -> ResponseReturnValue:
+    """Check your answers: every section with a "Change" link, then file (or save)."""
+    draft = require_draft()
+    filing = collect(draft)
+    if not isinstance(filing, Filing):
+        return filing
+    form = ReviewForm()
+    asked = needs_acknowledgement(draft, filing)
+    if form.validate_on_submit():
+        if not asked or form.understood.data:
+            return file_or_save(draft, filing)
+        form.understood.errors = [_("Please confirm you have read this.")]
+    listed = draft.answers.get("phones", [])
+    return render_template(
+        "plans/review.html",
+        form=form,
+        draft=draft,
+        editing=draft.plan_id is not None,
+        asked=asked,
+        sections=draft_sections(draft),
+        phones=[(for_display(phone["number"]), phone) for phone in listed],
+        photo_uri=photo_uri(draft.photo_jpeg),
+        change_link=lambda slug: step_url(slug, then="review"),
+        person_phone_missing=filing.consent["filed_by"] == "family"
+        and not any(role == "person" for _number, role in filing.phones),
+        page_title=_("Check your answers"),
+    )
+
+
+@localized_route(bp, "/crisis-plan/change/<any(" + ",".join(SECTIONS) + "):section>", methods=["POST"])
+def change(section: str) -> ResponseReturnValue:
+    """From the plan page: change one section of the saved plan, and save just that."""
+    plan_id = sessions.signed_in_plan_id()
+    if plan_id is None:
+        return redirect(url_for("plans.sign_in"))
+    if not ButtonForm().validate_on_submit():
+        abort(400)
+    draft = drafts.current_draft()
+    if draft is None or draft.plan_id != plan_id:
+        drafts.start_draft(db.session.get_one(CrisisPlan, plan_id))
+    return redirect(step_url(section))

@@ -6,9 +6,11 @@ of WTForms' generic ones.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+import phonenumbers
 from flask import current_app
 from flask_babel import get_locale
 from flask_babel import gettext as _
@@ -28,8 +30,9 @@ from wtforms.validators import DataRequired, InputRequired, Length, Optional, Re
 from wtforms.widgets import CheckboxInput, ListWidget
 
 from portal.i18n import LANGUAGES
-from portal.phones import InvalidPhone, may_text, to_e164
+from portal.phones import DEFAULT_REGION, may_text, to_e164
 
+IS_POSSIBLE_LOCAL_ONLY = phonenumbers.ValidationResult.IS_POSSIBLE_LOCAL_ONLY
 SHORT = 120
 LONG = 2000
 
@@ -172,10 +175,18 @@ class PeopleForm(HoneypotMixin, FlaskForm):
 
 
 def phone_number(form: FlaskForm, field: StringField) -> None:
+    """A real, dialable number: '555-1234' lacks its area code, and a code texted to
+    '+15551234' would never arrive."""
+    typed = field.data or ""
     try:
-        field.data = to_e164(field.data or "")
-    except InvalidPhone:
-        raise ValidationError(_l("Enter a phone number like (314) 555-0100.")) from None
+        number = phonenumbers.parse(typed, DEFAULT_REGION)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is not None and phonenumbers.is_possible_number_with_reason(number) == IS_POSSIBLE_LOCAL_ONLY:
+        raise ValidationError(_l("Add the area code, like (314) 555-0100."))
+    if number is None or not phonenumbers.is_valid_number(number):
+        raise ValidationError(_l("Enter a phone number like (314) 555-0100."))
+    field.data = to_e164(typed)
 
 
 def textable_phone(form: FlaskForm, field: StringField) -> None:
@@ -194,6 +205,14 @@ PHONE_ROLES = [
     ("filer", _l("My phone (I am filing this plan)")),
     ("other", _l("Another family member’s phone")),
 ]
+
+
+# Whose phone each is, as the plan page, the print-out and "check your answers" say it.
+PHONE_OWNERS = {
+    "person": _l("The person’s own phone"),
+    "filer": _l("Phone of whoever filed the plan"),
+    "other": _l("Family member’s phone (only to find the plan)"),
+}
 
 
 class AddPhoneForm(HoneypotMixin, FlaskForm):
@@ -224,24 +243,69 @@ FILED_BY_CHOICES = [
     ("self", _l("I am the person this plan is about")),
     ("parent", _l("I am the parent of a child under 18")),
     ("guardian", _l("I am the person’s legal guardian")),
-    ("family", _l("I am a family member, and the person agrees")),
+    ("family", _l("I am family or a friend. The person will be asked to confirm the plan.")),
 ]
+ADULT_AGE = 18
+
+
+def age_on(born: date, today: date) -> int:
+    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
 class ConsentForm(HoneypotMixin, FlaskForm):
-    cit_requested = BooleanField(_l("Send a CIT officer when possible"))
+    # A yes/no question rather than a box left unticked by default: the most important
+    # choice on the plan is never made by not noticing it.
+    cit_requested = RadioField(
+        _l("Should dispatch send a CIT-trained officer when one is available?"),
+        choices=[("yes", _l("Yes, send a CIT officer")), ("no", _l("No"))],
+        validators=[InputRequired(message=_l("Choose whether dispatch should send a CIT officer."))],
+    )
+    # Choices are checked by validate_filed_by, which knows the person's age and has
+    # messages of its own (WTForms' "Not a valid choice" says nothing useful).
     filed_by = RadioField(
         _l("Who is filing this plan?"),
         choices=FILED_BY_CHOICES,
+        validate_choice=False,
         validators=[InputRequired(message=_l("Choose who is filing this plan."))],
+    )
+    guardian_statement = BooleanField(
+        _l("I am the person’s legal guardian, appointed by a court, and can show the papers if asked."),
+        description=_l("Only if you are the legal guardian."),
     )
     language = SelectField(
         _l("Language for text messages and the wallet card"),
         choices=[(language.code, language.name) for language in LANGUAGES],
+        validators=[InputRequired()],
     )
+
+    person_born: date | None = None
+
+    def fit_to_person(self, born: date | None) -> None:
+        """Offer "parent of a child under 18" only when the date of birth says so."""
+        self.person_born = born
+        if born is not None and age_on(born, date.today()) >= ADULT_AGE:
+            self.filed_by.choices = [choice for choice in FILED_BY_CHOICES if choice[0] != "parent"]
+
+    def validate_filed_by(self, field: RadioField) -> None:
+        if field.data not in dict(FILED_BY_CHOICES):
+            raise ValidationError(_l("Choose who is filing this plan."))
+        born = self.person_born
+        if field.data == "parent" and born is not None and age_on(born, date.today()) >= ADULT_AGE:
+            raise ValidationError(
+                _l(
+                    "The date of birth says the person is 18 or older. A parent of an adult files "
+                    "as family, and the person is asked to confirm."
+                )
+            )
+
+    def validate_guardian_statement(self, field: BooleanField) -> None:
+        if self.filed_by.data == "guardian" and not field.data:
+            raise ValidationError(_l("Confirm that a court made you the person’s legal guardian."))
+
+
+class ReviewForm(FlaskForm):
     understood = BooleanField(
-        _l("I have read what dispatch and officers will see, and how long the plan is kept."),
-        validators=[DataRequired(message=_l("Please confirm you have read this."))],
+        _l("I have read what dispatch and officers will see, and how long the plan is kept.")
     )
 
 
@@ -254,8 +318,30 @@ class SignInForm(HoneypotMixin, FlaskForm):
 
 
 class PhotoForm(FlaskForm):
-    photo = FileField(_l("Photo"), description=_l("A JPEG or PNG file, at most 5 MB."))
+    photo = FileField(
+        _l("Photo"), description=_l("A photo from your phone or computer (JPEG, PNG or HEIC), at most 25 MB.")
+    )
 
 
 class ButtonForm(FlaskForm):
     """A button that only needs its CSRF token (renew, withdraw, remove a phone)."""
+
+
+@dataclass(frozen=True)
+class Step:
+    slug: str
+    title: Any
+    form: type[FlaskForm] | None  # None: a page of its own (phones)
+
+
+STEPS = (
+    Step("person", _l("About the person"), PersonForm),
+    Step("where", _l("Where to find them"), WhereForm),
+    Step("phones", _l("Phones"), None),
+    Step("crisis", _l("In a crisis"), CrisisForm),
+    Step("care", _l("Health care"), CareForm),
+    Step("people", _l("Contacts"), PeopleForm),
+    Step("consent", _l("CIT officer and consent"), ConsentForm),
+)
+STEP_BY_SLUG = {step.slug: step for step in STEPS}
+FORM_STEPS = tuple(step for step in STEPS if step.form is not None)
