@@ -100,6 +100,8 @@ def alert_text(request: CitRequest, plan: CrisisPlan | None) -> str:
             plan_line += ", asks for CIT"
         if plan.person_confirmed_at is None:
             plan_line += ", not confirmed by person"
+        if plan.filed_by in ("guardian", "parent"):
+            plan_line += f", filed by {plan.filed_by}"
         if plan.expires_at < utcnow():
             plan_line += ", expired"
         lines.append(plan_line)
