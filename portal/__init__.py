@@ -53,7 +53,7 @@ def configure(app: Flask, settings: Settings) -> None:
         # A CSRF token lives as long as the session, so a form left open for a long
         # time (or a console tab open all shift) still submits.
         WTF_CSRF_TIME_LIMIT=None,
-        MAX_CONTENT_LENGTH=6 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=26 * 1024 * 1024,  # a 25 MB photo and the form around it
     )
 
 
