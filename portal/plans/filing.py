@@ -83,7 +83,7 @@ def after_post(draft: PlanDraft, slug: str, valid: bool) -> ResponseReturnValue 
     if request.form.get("action") == "back":
         if returning:
             return redirect(step_url("review"))
-        previous = "photo" if slug == "where" else neighbour(slug, -1)
+        previous = {"where": "photo", "photo": "person"}.get(slug) or neighbour(slug, -1)
         return redirect(step_url(previous) if previous else url_for("plans.start"))
     if not valid:
         return None
@@ -91,7 +91,7 @@ def after_post(draft: PlanDraft, slug: str, valid: bool) -> ResponseReturnValue 
         return save_edit(draft)
     if returning:
         return redirect(step_url("review"))
-    following = "photo" if slug == "person" else neighbour(slug, 1)
+    following = {"person": "photo", "photo": "where"}.get(slug) or neighbour(slug, 1)
     return redirect(step_url(following or "review"))
 
 
@@ -369,7 +369,8 @@ def collect(draft: PlanDraft) -> Filing | ResponseReturnValue:
             flash(_("Some answers are missing. Please check this step."), "error")
             return redirect(step_url(step_info.slug, review=1))
         details[step_info.slug] = cleaned(form)
-    verified = [(p["number"], p["role"]) for p in draft.answers.get("phones", []) if p["verified"]]
+    listed = draft.answers.get("phones", [])
+    verified = [(p["number"], p["role"]) for p in listed if p["verified"]]
     if not any(role in ("person", "filer") for _number, role in verified):
         flash(
             _("Add and verify your phone or the person’s phone, so you can sign in to the plan later."),
@@ -377,6 +378,10 @@ def collect(draft: PlanDraft) -> Filing | ResponseReturnValue:
         )
         return redirect(step_url("phones"))
     consent = details.pop("consent")
+    if consent["filed_by"] == "family":
+        # The person is rarely beside the family member who files: their phone is kept,
+        # "pending", and texted the confirmation code, which verifies it when they answer.
+        verified += [(p["number"], "pending") for p in listed if not p["verified"] and p["role"] == "person"]
     return Filing(details=details, consent=consent, phones=verified)
 
 
@@ -458,7 +463,8 @@ def review() -> ResponseReturnValue:
         photo_uri=photo_uri(draft.photo_jpeg),
         change_link=lambda slug: step_url(slug, then="review"),
         person_phone_missing=filing.consent["filed_by"] == "family"
-        and not any(role == "person" for _number, role in filing.phones),
+        and not any(role in ("person", "pending") for _number, role in filing.phones),
+        family_files=filing.consent["filed_by"] == "family",
         page_title=_("Check your answers"),
     )
 

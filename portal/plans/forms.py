@@ -212,6 +212,8 @@ PHONE_OWNERS = {
     "person": _l("The person’s own phone"),
     "filer": _l("Phone of whoever filed the plan"),
     "other": _l("Family member’s phone (only to find the plan)"),
+    # The person's phone, not yet verified: texted the confirmation, never used to find the plan.
+    "pending": _l("The person’s own phone, waiting for them to confirm"),
 }
 
 

@@ -38,6 +38,8 @@ class CrisisPlan(db.Model):  # type: ignore[name-defined,misc]
     # When a family member files for an adult, dispatch sees "not confirmed by the
     # person" until the person confirms with a code sent to their own phone.
     person_confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # What the person asked to change, for whoever filed the plan (never shown to dispatch).
+    person_note: Mapped[str | None] = mapped_column(EncryptedText)
     # Everything the family wrote: the person, places, crisis signs, care, people.
     details: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
     # Keyed hash of the person's name and date of birth, for the console's look-up.
@@ -67,7 +69,9 @@ class PlanPhone(db.Model):  # type: ignore[name-defined,misc]
     plan_id: Mapped[int] = mapped_column(ForeignKey("crisis_plans.id", ondelete="CASCADE"), index=True)
     number: Mapped[str] = mapped_column(EncryptedText)  # E.164
     number_index: Mapped[str] = mapped_column(String(64), index=True)
-    # person (the person's own phone), filer (whoever filed), other (look-up only)
+    # person (the person's own phone), filer (whoever filed), other (look-up only), or
+    # pending: the person's phone a family member gave but could not verify; it finds no
+    # plan until the person answers the confirmation texted to it (see filing.collect).
     role: Mapped[str] = mapped_column(String(8))
     verified_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 

@@ -6,11 +6,15 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
+from flask_babel import force_locale
+from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal.crypto import vault
 from portal.database import checkpoint_after_commit, utcnow
 from portal.extensions import db
+from portal.i18n import BY_CODE
+from portal.messaging.outbox import queue_message
 from portal.phones import InvalidPhone, phone_index, to_e164
 from portal.plans.models import CrisisPlan, PlanDraft, PlanPhone, PlanPhoto, birth_index_key, new_reference
 
@@ -24,7 +28,13 @@ def find_plans_by_phone(number: str) -> list[CrisisPlan]:
         index = phone_index(to_e164(number))
     except InvalidPhone:
         return []
-    query = select(CrisisPlan).join(PlanPhone).where(PlanPhone.number_index == index).order_by(CrisisPlan.id)
+    query = (
+        select(CrisisPlan)
+        .join(PlanPhone)
+        # A pending phone is one nobody has shown they hold yet: it finds no plan.
+        .where(PlanPhone.number_index == index, PlanPhone.role != "pending")
+        .order_by(CrisisPlan.id)
+    )
     return list(db.session.scalars(query).unique())
 
 
@@ -134,3 +144,21 @@ def withdraw_plan(plan: CrisisPlan) -> None:
     db.session.execute(db.delete(PlanDraft).where(PlanDraft.plan_id == plan.id))
     db.session.delete(plan)
     checkpoint_after_commit(db.session)
+
+
+def decline_plan(plan: CrisisPlan) -> int:
+    """The person a family member filed for does not agree: the plan is deleted as a
+    withdrawal is, and whoever filed it is told by text, with nothing from the plan in
+    the text (not even the person's name; the reference code is theirs already).
+    Returns how many phones are told. Not committed."""
+    filers = [phone.number for phone in plan.phones if phone.role == "filer"]
+    with force_locale(BY_CODE[plan.language].catalogue):
+        body = _(
+            "Call for the Pin: crisis plan %(reference)s is deleted. The person it was made for "
+            "did not agree with it. Dispatch can no longer see it.",
+            reference=plan.reference,
+        )
+    withdraw_plan(plan)
+    for number in filers:
+        queue_message(to=number, body=body, sender="notices", purpose="plan_declined")
+    return len(filers)
