@@ -188,3 +188,12 @@ def test_back_from_the_photo_step_goes_to_the_person(registrant: Registrant) -> 
         "/crisis-plan/step/photo", {"action": "back"}, content_type="multipart/form-data"
     )
     assert response.headers["Location"] == "/crisis-plan/step/person"
+
+
+def test_before_withdrawing_the_family_can_keep_a_copy(migrated_app: Flask) -> None:
+    family = Registrant(migrated_app, migrated_app.test_client())
+    family.file_plan()
+    page = family.client.get("/crisis-plan/withdraw").get_data(as_text=True)
+    assert 'href="/crisis-plan/print"' in page and 'href="/crisis-plan/access-log"' in page
+    # It does not promise what it cannot give: the log is not readable here afterwards.
+    assert "you cannot see it or its access log here any more" in page

@@ -4,7 +4,7 @@ from flask import Blueprint, Response
 
 bp = Blueprint("plans", __name__)
 
-from portal.plans import display, filing, registrant  # noqa: E402,F401  (routes register on bp)
+from portal.plans import consent, display, filing, registrant  # noqa: E402,F401  (routes register on bp)
 
 
 @bp.after_request

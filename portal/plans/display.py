@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 from flask_babel import format_date
@@ -12,8 +12,10 @@ from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 from wtforms import Field
 
+from portal.database import utcnow
+from portal.phones import for_display
 from portal.plans.drafts import saved_formdata, to_formdata
-from portal.plans.forms import FORM_STEPS
+from portal.plans.forms import FILED_BY_CHOICES, FORM_STEPS
 from portal.plans.models import CrisisPlan, PlanDraft
 
 
@@ -78,3 +80,13 @@ def plan_sections(plan: CrisisPlan) -> list[Section]:
 def draft_sections(draft: PlanDraft) -> list[Section]:
     answers = {step.slug: saved_formdata(draft, step.slug) for step in FORM_STEPS}
     return sections({slug: formdata for slug, formdata in answers.items() if formdata is not None})
+
+
+def plan_context(plan: CrisisPlan) -> dict[str, object]:
+    return {
+        "phones": [(for_display(phone.number), phone) for phone in plan.phones],
+        "photo_uri": photo_uri(plan.photo.jpeg if plan.photo else None),
+        "expires_soon": plan.expires_at - utcnow() < timedelta(days=30),
+        "just_confirmed": utcnow() - plan.confirmed_at < timedelta(days=1),
+        "filed_by_labels": dict(FILED_BY_CHOICES),
+    }

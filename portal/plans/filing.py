@@ -20,6 +20,7 @@ from portal.i18n import BY_CODE, localized_route
 from portal.phones import for_display, for_sentence
 from portal.plans import bp, drafts, sessions
 from portal.plans.codes import CodeCheck, check_code, explain, may_send_code, send_code
+from portal.plans.consent import send_person_confirmation, viewer_is_person
 from portal.plans.display import draft_sections, photo_uri
 from portal.plans.forms import (
     FORM_STEPS,
@@ -34,7 +35,7 @@ from portal.plans.forms import (
 )
 from portal.plans.models import CrisisPlan, PlanDraft
 from portal.plans.photos import MAX_BYTES, RefusedPhoto, clean_photo
-from portal.plans.registrant import send_person_confirmation, sign_in_registrant
+from portal.plans.registrant import sign_in_registrant
 from portal.plans.services import file_plan, update_plan
 
 PHOTOS_A_DAY = 20  # uploads one draft may try in a day
@@ -420,15 +421,29 @@ def file_or_save(draft: PlanDraft, filing: Filing) -> ResponseReturnValue:
         "phones": filing.phones,
         "photo_jpeg": draft.photo_jpeg,
     }
+    ask_person = False
     if draft.plan_id is not None:
         plan = db.session.get_one(CrisisPlan, draft.plan_id)
+        changed = (plan.details, plan.cit_requested, plan.photo.jpeg if plan.photo else None) != (
+            filing.details,
+            filing.cit_requested,
+            draft.photo_jpeg,
+        )
         update_plan(plan, filing.details, **options)
         message = _("Your changes are saved.")
+        # The person agreed to what they read: a family member's change is theirs to see again.
+        if plan.filed_by == "family" and plan.person_confirmed_at and changed and not viewer_is_person(plan):
+            plan.person_confirmed_at = None
+            ask_person = True
+            message = _(
+                "Your changes are saved. We text the person so they can see the changed plan and decide."
+            )
     else:
         plan = file_plan(filing.details, **options)
         message = _("The crisis plan is filed.")
+        ask_person = plan.person_confirmed_at is None
     db.session.flush()
-    if plan.person_confirmed_at is None and draft.plan_id is None:
+    if ask_person:
         send_person_confirmation(plan)
     db.session.commit()
     if draft.plan_id is None:

@@ -329,6 +329,32 @@ class ButtonForm(FlaskForm):
     """A button that only needs its CSRF token (renew, withdraw, remove a phone)."""
 
 
+# The person a family member filed for: their phone, a new code, their answer.
+
+
+class PersonPhoneForm(HoneypotMixin, FlaskForm):
+    number = StringField(
+        _l("Your phone number"),
+        validators=[DataRequired(message=_l("Enter a phone number.")), phone_number],
+        description=_l("The phone that got the text message."),
+    )
+
+
+class PersonNewCodeForm(PersonPhoneForm):
+    number = StringField(
+        _l("Your phone number"),
+        validators=[DataRequired(message=_l("Enter a phone number.")), phone_number],
+        description=_l("Your own mobile phone."),
+    )
+
+
+class PersonAnswerForm(FlaskForm):
+    note = text(
+        _l("A note for the family member who made the plan"),
+        _l("What should change? They read it when they sign in. Dispatch does not see it."),
+    )
+
+
 @dataclass(frozen=True)
 class Step:
     slug: str

@@ -7,28 +7,26 @@ for look-up only.
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from cryptography.fernet import InvalidToken
-from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask import flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from sqlalchemy import select
 
 from portal.audit import plan_views
 from portal.crypto import vault
-from portal.database import utcnow
 from portal.extensions import db
 from portal.i18n import BY_CODE, localized_route
-from portal.links import public_link
-from portal.phones import for_display, for_sentence, phone_index
-from portal.plans import bp, drafts, sessions
+from portal.phones import for_sentence
+from portal.plans import bp, cards, drafts, sessions
 from portal.plans.codes import CodeCheck, check_code, explain, is_locked, may_send_code, send_code
+from portal.plans.consent import mark_if_person, viewer_is_person
+from portal.plans.display import plan_context
 from portal.plans.forms import ButtonForm, CodeForm, SignInForm
-from portal.plans.models import CrisisPlan, PlanPhone
-from portal.plans.services import find_plans_by_phone, renew_plan, withdraw_plan
+from portal.plans.models import CrisisPlan
+from portal.plans.services import decline_plan, find_plans_by_phone, renew_plan, withdraw_plan
+from portal.plans.sessions import signed_in_plan
 
 # How the family's access log names who looked: a role, never a staff member's e-mail
 # (the audit trail keeps the account; the family needs to know what kind of person).
@@ -53,14 +51,6 @@ def sign_in_registrant(plan: CrisisPlan) -> None:
     sessions.start(plan)
 
 
-def signed_in_plan() -> CrisisPlan:
-    """The signed-in registrant's plan, or a redirect to the sign-in page."""
-    plan_id = sessions.signed_in_plan_id()
-    if plan_id is None:
-        abort(redirect(url_for("plans.sign_in")))
-    return db.session.get_one(CrisisPlan, plan_id)
-
-
 def remember_phone(number: str) -> None:
     """The number a code went to, for the next page: encrypted, as the cookie is only signed."""
     session[SESSION_PHONE] = vault().encrypt(number.encode()).decode()
@@ -72,20 +62,6 @@ def remembered_phone() -> str | None:
         return vault().decrypt(token.encode()).decode() if isinstance(token, str) else None
     except InvalidToken:
         return None
-
-
-def send_person_confirmation(plan: CrisisPlan) -> None:
-    """A family member filed for an adult: the person confirms with a code on their phone."""
-    with force_locale(BY_CODE[plan.language].catalogue):
-        message = _(
-            "Call for the Pin: a family member filed crisis plan %(reference)s for you. "
-            "If you agree with it, enter code {code} at %(url)s",
-            reference=plan.reference,
-            url=public_link("plans.confirm", lang_code=plan.language),
-        )
-    for phone in plan.phones:
-        if phone.role == "person":
-            send_code(phone.number, "confirm", message)
 
 
 @localized_route(bp, "/crisis-plan/sign-in", methods=["GET", "POST"])
@@ -133,6 +109,7 @@ def sign_in_code() -> ResponseReturnValue:
                 session.pop(SESSION_PHONE, None)
                 # A phone on several plans signs in to the newest; the others are listed there.
                 sign_in_registrant(plans[-1])
+                mark_if_person(plans[-1], number)
                 return redirect(url_for("plans.overview"))
         form.code.errors = [explain(result)]
     return render_template("plans/sign_in_code.html", form=form, display_number=for_sentence(number))
@@ -153,22 +130,6 @@ def overview() -> ResponseReturnValue:
     return render_template("plans/overview.html", plan=plan, form=ButtonForm(), **plan_context(plan))
 
 
-def plan_context(plan: CrisisPlan) -> dict[str, object]:
-    return {
-        "phones": [(for_display(phone.number), phone) for phone in plan.phones],
-        "expires_soon": plan.expires_at - utcnow() < timedelta(days=30),
-    }
-
-
-@localized_route(bp, "/crisis-plan/edit", methods=["POST"])
-def edit() -> ResponseReturnValue:
-    plan = signed_in_plan()
-    draft = drafts.current_draft()
-    if draft is None or draft.plan_id != plan.id:
-        drafts.start_draft(plan)
-    return redirect(url_for("plans.step", slug="person"))
-
-
 @localized_route(bp, "/crisis-plan/renew", methods=["POST"])
 def renew() -> ResponseReturnValue:
     plan = signed_in_plan()
@@ -187,9 +148,18 @@ def print_plan() -> ResponseReturnValue:
 @localized_route(bp, "/crisis-plan/card", methods=["GET"])
 def card() -> ResponseReturnValue:
     plan = signed_in_plan()
+    language = BY_CODE[plan.language]
+    sms = cards.text_line_uri(language, plan.reference)  # None while the line has no number
     # The card is in the plan's language, whatever language the page is read in.
-    with force_locale(BY_CODE[plan.language].catalogue):
-        return render_template("plans/card.html", plan=plan, card_language=BY_CODE[plan.language])
+    with force_locale(language.catalogue):
+        return render_template(
+            "plans/card.html",
+            plan=plan,
+            card_language=language,
+            say=cards.what_to_say(plan.reference, language),
+            sms_uri=sms,
+            qr=cards.qr_data_uri(sms) if sms else None,
+        )
 
 
 @localized_route(bp, "/crisis-plan/access-log", methods=["GET"])
@@ -205,35 +175,15 @@ def withdraw() -> ResponseReturnValue:
     plan = signed_in_plan()
     form = ButtonForm()
     if form.validate_on_submit():
-        withdraw_plan(plan)  # its registrant sessions go with it, every copy of the cookie too
+        # Its registrant sessions go with it, every copy of the cookie too. The person a
+        # family member filed for deleting it is a refusal: the filer is told.
+        if plan.filed_by == "family" and viewer_is_person(plan):
+            decline_plan(plan)
+        else:
+            withdraw_plan(plan)
         db.session.commit()
         for key in (sessions.SESSION_KEY, drafts.SESSION_KEY):
             session.pop(key, None)
         flash(_("The plan is deleted. Dispatch can no longer see it."), "success")
         return redirect(url_for("plans.start"))
     return render_template("plans/withdraw.html", plan=plan, form=form)
-
-
-@localized_route(bp, "/crisis-plan/confirm", methods=["GET", "POST"])
-def confirm() -> ResponseReturnValue:
-    """The person confirms a plan a family member filed, with the code sent to their phone."""
-    form = SignInForm(prefix="phone")
-    code_form = CodeForm(prefix="confirm")
-    if request.method == "POST" and form.validate() and code_form.validate():
-        number = form.number.data
-        result = check_code(number, "confirm", code_form.code.data)
-        if result is CodeCheck.ACCEPTED:
-            index = phone_index(number)
-            plans = db.session.scalars(
-                select(CrisisPlan)
-                .join(PlanPhone)
-                .where(PlanPhone.number_index == index, PlanPhone.role == "person")
-                .where(CrisisPlan.person_confirmed_at.is_(None))
-            ).all()
-            for plan in plans:
-                plan.person_confirmed_at = utcnow()
-            db.session.commit()
-            flash(_("Thank you. Your crisis plan is confirmed."), "success")
-            return redirect(url_for("plans.confirm"))
-        code_form.code.errors = [explain(result)]
-    return render_template("plans/confirm.html", form=form, code_form=code_form)

@@ -10,7 +10,7 @@ import hashlib
 import secrets
 from datetime import timedelta
 
-from flask import session
+from flask import abort, redirect, session, url_for
 from sqlalchemy import delete
 
 from portal.database import utcnow
@@ -53,3 +53,11 @@ def end() -> None:
     if isinstance(key, str):
         db.session.execute(delete(RegistrantSession).where(RegistrantSession.key_hash == _hash(key)))
         db.session.commit()
+
+
+def signed_in_plan() -> CrisisPlan:
+    """The signed-in registrant's plan, or a redirect to the sign-in page."""
+    plan_id = signed_in_plan_id()
+    if plan_id is None:
+        abort(redirect(url_for("plans.sign_in")))
+    return db.session.get_one(CrisisPlan, plan_id)

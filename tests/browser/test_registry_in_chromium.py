@@ -89,16 +89,21 @@ def test_file_a_complete_plan(page: Page, live_server: str, live_app: Flask, pre
     page.fill("#emergency_contacts", "Mother")
     page.click(NEXT)
 
-    expect(page.locator("#understood")).to_be_visible()
+    expect(page.locator("#cit_requested-0")).to_be_attached()
     check(page, "consent")
     page.click(NEXT)
     expect(page.locator(".portal-error-summary")).to_be_visible()
     check(page, "consent with errors")
-    page.check("#cit_requested")
-    page.check("#filed_by-0")
+    page.check("input[name=cit_requested][value=yes]")
+    page.check("input[name=filed_by][value=self]")
     page.select_option("#language", "es" if prefix else "en")
-    page.check("#understood")
     page.click(NEXT)
+
+    # Check your answers, acknowledge, file.
+    expect(page.locator("#understood")).to_be_attached()
+    check(page, "review")
+    page.check("#understood")
+    page.click("button[type=submit] >> nth=-1")
 
     # The plan, its reference code and its card.
     expect(page.locator("h1")).to_have_text(re.compile(r"[2-9A-Z]{4}-[2-9A-Z]{4}"))
