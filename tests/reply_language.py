@@ -17,7 +17,7 @@ import polib
 TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 # Our language codes and their catalogue folders, as the translators keep them.
 CATALOGUES = {"es": "es", "bs": "bs", "vi": "vi", "zh": "zh_Hans", "ar": "ar"}
-PLACEHOLDER = re.compile(r"%\(\w+\)[sd]")
+PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|\{\w+\}")
 
 
 def _pattern(text: str) -> re.Pattern[str]:

@@ -34,7 +34,7 @@ def count(app: Flask, model: type) -> int:
 
 def test_a_complete_plan_is_filed_and_shown_with_its_reference(registrant: Registrant) -> None:
     overview = registrant.file_plan()
-    reference = re.search(r"Crisis plan ([2-9A-Z]{4}-[2-9A-Z]{4})", overview)
+    reference = re.search(r"Crisis plan <bdi[^>]*>([2-9A-Z]{4}-[2-9A-Z]{4})</bdi>", overview)
     assert reference, overview
     assert "Quiet voice, music" in overview and "Sirens or flashing lights" in overview
     assert "CIT officer requested" in overview

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 
-from cryptography.fernet import InvalidToken
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import force_locale
@@ -17,7 +16,6 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal import ratelimit
-from portal.crypto import vault
 from portal.database import utcnow
 from portal.extensions import db
 from portal.i18n import BY_CODE, localized_route
@@ -106,14 +104,6 @@ def viewer_is_person(plan: CrisisPlan) -> bool:
     )
 
 
-def remembered_confirm_phone() -> str | None:
-    token = session.get(SESSION_CONFIRM_PHONE)
-    try:
-        return vault().decrypt(token.encode()).decode() if isinstance(token, str) else None
-    except InvalidToken:
-        return None
-
-
 def person_name(plan: CrisisPlan) -> str:
     person = plan.details.get("person", {})
     return str(person.get("preferred_name") or person.get("name") or _("the person"))
@@ -160,7 +150,7 @@ def confirm_new_code() -> ResponseReturnValue:
                     ),
                 )
                 db.session.commit()
-            session[SESSION_CONFIRM_PHONE] = vault().encrypt(number.encode()).decode()
+            sessions.keep_number(SESSION_CONFIRM_PHONE, number)
             flash(
                 _(
                     "If a crisis plan was made for this phone, we sent it a new code. It works for 10 minutes."
@@ -263,8 +253,7 @@ def send_confirmation_again() -> ResponseReturnValue:
     if not numbers:
         flash(_("Add the person’s phone first."), "error")
     elif all(may_send_code(number, request.remote_addr) for number in numbers):
-        for number in numbers:
-            send_code(number, "confirm", person_confirmation_text(plan))
+        send_person_confirmation(plan)
         db.session.commit()
         flash(_("We sent the text again. Its code works for 10 minutes."), "success")
     else:
@@ -280,7 +269,7 @@ def confirm() -> ResponseReturnValue:
     form = PersonPhoneForm(prefix="phone")
     code_form = CodeForm(prefix="confirm")
     again_form = PersonNewCodeForm(prefix="again")
-    if request.method == "GET" and (asked := remembered_confirm_phone()):
+    if request.method == "GET" and (asked := sessions.kept_number(SESSION_CONFIRM_PHONE)):
         form.number.data = again_form.number.data = for_display(asked)
     if request.method == "POST" and form.validate() and code_form.validate():
         number = form.number.data

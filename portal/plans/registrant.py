@@ -7,7 +7,6 @@ for look-up only.
 
 from __future__ import annotations
 
-from cryptography.fernet import InvalidToken
 from flask import flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import force_locale
@@ -15,7 +14,6 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from portal.audit import plan_views
-from portal.crypto import vault
 from portal.extensions import db
 from portal.i18n import BY_CODE, localized_route
 from portal.phones import for_sentence
@@ -51,19 +49,6 @@ def sign_in_registrant(plan: CrisisPlan) -> None:
     sessions.start(plan)
 
 
-def remember_phone(number: str) -> None:
-    """The number a code went to, for the next page: encrypted, as the cookie is only signed."""
-    session[SESSION_PHONE] = vault().encrypt(number.encode()).decode()
-
-
-def remembered_phone() -> str | None:
-    token = session.get(SESSION_PHONE)
-    try:
-        return vault().decrypt(token.encode()).decode() if isinstance(token, str) else None
-    except InvalidToken:
-        return None
-
-
 @localized_route(bp, "/crisis-plan/sign-in", methods=["GET", "POST"])
 def sign_in() -> ResponseReturnValue:
     form = SignInForm()
@@ -86,14 +71,14 @@ def sign_in() -> ResponseReturnValue:
                     _("Call for the Pin: your sign-in code is {code}. It works for 10 minutes."),
                 )
                 db.session.commit()
-            remember_phone(number)
+            sessions.keep_number(SESSION_PHONE, number)
             return redirect(url_for("plans.sign_in_code"))
     return render_template("plans/sign_in.html", form=form)
 
 
 @localized_route(bp, "/crisis-plan/sign-in/code", methods=["GET", "POST"])
 def sign_in_code() -> ResponseReturnValue:
-    number = remembered_phone()
+    number = sessions.kept_number(SESSION_PHONE)
     if not number:
         return redirect(url_for("plans.sign_in"))
     form = CodeForm()

@@ -10,9 +10,11 @@ import hashlib
 import secrets
 from datetime import timedelta
 
+from cryptography.fernet import InvalidToken
 from flask import abort, redirect, session, url_for
 from sqlalchemy import delete
 
+from portal.crypto import vault
 from portal.database import utcnow
 from portal.extensions import db
 from portal.plans.models import CrisisPlan, RegistrantSession
@@ -61,3 +63,17 @@ def signed_in_plan() -> CrisisPlan:
     if plan_id is None:
         abort(redirect(url_for("plans.sign_in")))
     return db.session.get_one(CrisisPlan, plan_id)
+
+
+def keep_number(key: str, number: str) -> None:
+    """A phone number for the next page (where a code went): encrypted, as the session
+    cookie is only signed."""
+    session[key] = vault().encrypt(number.encode()).decode()
+
+
+def kept_number(key: str) -> str | None:
+    token = session.get(key)
+    try:
+        return vault().decrypt(token.encode()).decode() if isinstance(token, str) else None
+    except InvalidToken:
+        return None
