@@ -12,6 +12,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from portal.crypto import EncryptedBytes, EncryptedJSON, EncryptedText
 from portal.database import UTCDateTime, utcnow
 from portal.extensions import db
+from portal.plans.names import name_key, name_words
 
 # Letters and digits nobody confuses on a card or over the phone (no 0/O, 1/I/L, U/V).
 REFERENCE_ALPHABET = "23456789ABCDEFGHJKMNPQRSTWXYZ"
@@ -42,7 +43,8 @@ class CrisisPlan(db.Model):  # type: ignore[name-defined,misc]
     person_note: Mapped[str | None] = mapped_column(EncryptedText)
     # Everything the family wrote: the person, places, crisis signs, care, people.
     details: Mapped[dict[str, Any]] = mapped_column(EncryptedJSON)
-    # Keyed hash of the person's name and date of birth, for the console's look-up.
+    # Keyed hash of the person's full name and date of birth (birth_index_key); the
+    # console's look-up uses plan_name_indexes, which holds it among the others.
     name_birth_index: Mapped[str] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
@@ -144,6 +146,23 @@ class PhoneLockout(db.Model):  # type: ignore[name-defined,misc]
     locked_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
 
 
+class PlanNameIndex(db.Model):  # type: ignore[name-defined,misc]
+    """One keyed hash of a name the plan is found by, with the date of birth: the full
+    name and the name the person likes to be called, in the forms portal.plans.names
+    gives (no case, accents, punctuation or word order). Never the name itself."""
+
+    __tablename__ = "plan_name_indexes"
+    __table_args__ = (UniqueConstraint("plan_id", "name_index"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    plan_id: Mapped[int] = mapped_column(ForeignKey("crisis_plans.id", ondelete="CASCADE"), index=True)
+    name_index: Mapped[str] = mapped_column(String(64), index=True)
+
+    plan: Mapped[CrisisPlan] = relationship()
+
+
 def birth_index_key(name: str, born: date) -> str:
-    """The normalized text behind CrisisPlan.name_birth_index (case and spaces ignored)."""
-    return "name-birth:" + " ".join(name.casefold().split()) + "|" + born.isoformat()
+    """The text behind CrisisPlan.name_birth_index: the full name without case, accents,
+    punctuation or spaces, and the date of birth. The look-up itself uses PlanNameIndex,
+    which holds this key too."""
+    return name_key("".join(name_words(name)), born)

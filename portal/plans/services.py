@@ -8,7 +8,7 @@ from typing import Any
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from portal.crypto import vault
 from portal.database import checkpoint_after_commit, utcnow
@@ -16,7 +16,16 @@ from portal.extensions import db
 from portal.i18n import BY_CODE
 from portal.messaging.outbox import queue_message
 from portal.phones import InvalidPhone, phone_index, to_e164
-from portal.plans.models import CrisisPlan, PlanDraft, PlanPhone, PlanPhoto, birth_index_key, new_reference
+from portal.plans.models import (
+    CrisisPlan,
+    PlanDraft,
+    PlanNameIndex,
+    PlanPhone,
+    PlanPhoto,
+    birth_index_key,
+    new_reference,
+)
+from portal.plans.names import plan_keys, search_keys
 
 # Who may file, and whether the person must still confirm (an adult filed for by family).
 FILED_BY = ("self", "parent", "guardian", "family")
@@ -46,8 +55,25 @@ def find_plan_by_reference(reference: str) -> CrisisPlan | None:
 
 
 def find_plans_by_name_and_birth(name: str, born: date) -> list[CrisisPlan]:
-    index = vault().blind_index(birth_index_key(name, born))
-    return list(db.session.scalars(select(CrisisPlan).where(CrisisPlan.name_birth_index == index)))
+    """Every plan with this date of birth whose full name, or the name the person likes
+    to be called with their family name, is this name: case, accents, punctuation, spaces
+    and word order aside (portal.plans.names). Only keyed hashes are compared."""
+    indexes = sorted({vault().blind_index(key) for key in search_keys(name, born)})
+    if not indexes:
+        return []
+    matching = select(PlanNameIndex.plan_id).where(PlanNameIndex.name_index.in_(indexes))
+    query = select(CrisisPlan).where(CrisisPlan.id.in_(matching)).order_by(CrisisPlan.id)
+    return list(db.session.scalars(query))
+
+
+def _index_names(plan: CrisisPlan, details: dict[str, Any], name: str, born: date) -> None:
+    """(Re)write the keyed hashes the plan is found by: its name look-up never decrypts."""
+    plan.name_birth_index = vault().blind_index(birth_index_key(name, born))
+    if plan.id is not None:
+        db.session.execute(delete(PlanNameIndex).where(PlanNameIndex.plan_id == plan.id))
+    preferred = str((details.get("person") or {}).get("preferred_name") or "")
+    for index in sorted({vault().blind_index(key) for key in plan_keys(name, born, preferred)}):
+        db.session.add(PlanNameIndex(plan=plan, name_index=index))
 
 
 def file_plan(
@@ -74,8 +100,8 @@ def file_plan(
         filed_by=filed_by,
         person_confirmed_at=confirmed,
         details=details,
-        name_birth_index=vault().blind_index(birth_index_key(name, born)),
     )
+    _index_names(plan, details, name, born)
     plan.phones = [
         PlanPhone(number=number, number_index=phone_index(number), role=role) for number, role in phones
     ]
@@ -104,7 +130,7 @@ def update_plan(
     if plan.filed_by != filed_by:
         plan.filed_by = filed_by
         plan.person_confirmed_at = None if filed_by == "family" else utcnow()
-    plan.name_birth_index = vault().blind_index(birth_index_key(name, born))
+    _index_names(plan, details, name, born)
     kept = {phone.number: phone for phone in plan.phones}
     plan.phones = [
         _kept_phone(kept[number], role)
