@@ -241,7 +241,7 @@ def test_a_new_code_is_asked_for_with_the_same_answer_for_any_number(app: Flask)
     daniel_enters_his_code(app)  # the new code works
 
     limited = Registrant(app, app.test_client())
-    for _attempt in range(6):
+    for _attempt in range(11):
         response = limited.post(
             "/crisis-plan/confirm/new-code",
             {"again-number": "(314) 555-0198"},

@@ -197,3 +197,54 @@ def test_before_withdrawing_the_family_can_keep_a_copy(migrated_app: Flask) -> N
     assert 'href="/crisis-plan/print"' in page and 'href="/crisis-plan/access-log"' in page
     # It does not promise what it cannot give: the log is not readable here afterwards.
     assert "you cannot see it or its access log here any more" in page
+
+
+def test_an_unverified_phone_is_never_dropped_without_a_word(registrant: Registrant) -> None:
+    registrant.add_phone("(314) 555-0100", "filer")
+    registrant.verify_phone(0, registrant.last_code("+13145550100"))
+    registrant.add_phone("314 555 9876", "other")  # the uncle is not here to read his code
+    stopped = phones_page(registrant, {"action": "next"})
+    assert stopped.status_code == 200
+    assert "is not verified yet. Enter the code we sent to it, or remove it." in stopped.get_data(
+        as_text=True
+    )
+    phones_page(registrant, {"action": "remove:1"})
+    assert phones_page(registrant, {"action": "next"}).headers["Location"] == "/crisis-plan/step/crisis"
+
+
+def test_the_code_text_says_what_it_is_and_a_code_typed_with_a_space_works(registrant: Registrant) -> None:
+    registrant.add_phone("(314) 555-0177", "person")
+    with registrant.app.app_context():
+        body = [m.body for m in db.session.scalars(select(OutboundMessage)) if m.to_number == "+13145550177"][
+            0
+        ]
+    assert "crisis plan" in body and "If you did not ask for it, ignore this text." in body
+    code = registrant.last_code("+13145550177")
+    page = registrant.verify_phone(0, f"{code[:3]} {code[3:]}")
+    assert page.status_code == 302
+    assert "Verified" in registrant.client.get("/crisis-plan/step/phones").get_data(as_text=True)
+
+
+def test_continue_goes_back_to_where_the_family_stopped_and_start_over_asks_first(
+    registrant: Registrant,
+) -> None:
+    registrant.step("person", PERSON)
+    registrant.step("where", WHERE)
+    assert registrant.post("/crisis-plan/start", {"action": "continue"}).headers["Location"] == (
+        "/crisis-plan/step/phones"
+    )
+    asked = registrant.post("/crisis-plan/start", {"action": "new"})
+    assert asked.status_code == 200 and "Starting over deletes the answers you saved." in asked.get_data(
+        as_text=True
+    )
+    assert 'value="Jordan Rivers"' in registrant.client.get("/crisis-plan/step/person").get_data(as_text=True)
+    registrant.post("/crisis-plan/start", {"action": "new", "confirmed": "1"})
+    assert "Jordan Rivers" not in registrant.client.get("/crisis-plan/step/person").get_data(as_text=True)
+
+
+def test_the_language_for_texts_starts_as_the_language_being_read(registrant: Registrant) -> None:
+    page = registrant.client.get("/ar/crisis-plan/step/consent").get_data(as_text=True)
+    selected = re.search(
+        r'<option[^>]*selected[^>]*value="(\w+)"|<option[^>]*value="(\w+)"[^>]*selected', page
+    )
+    assert selected and "ar" in selected.groups()

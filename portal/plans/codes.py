@@ -55,9 +55,10 @@ def send_code(number: str, purpose: str, message: str) -> None:
 
 
 def may_send_code(number: str, visitor: str | None) -> bool:
-    """At most 5 codes an hour to one phone and 20 an hour to one visitor (counts one)."""
+    """At most 10 codes an hour to one phone (a family verifies, asks again, signs in, files
+    a second plan) and 20 an hour to one visitor (counts one)."""
     return ratelimit.allow(
-        f"code-phone:{phone_index(number)}", limit=5, window_seconds=3600
+        f"code-phone:{phone_index(number)}", limit=10, window_seconds=3600
     ) and ratelimit.allow(f"code-ip:{visitor}", limit=20, window_seconds=3600)
 
 

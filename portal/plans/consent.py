@@ -227,7 +227,7 @@ def tell_filers_about_note(plan: CrisisPlan) -> None:
     """A text to whoever filed: the person left a note. The note itself is only on the page."""
     with force_locale(BY_CODE[plan.language].catalogue):
         body = _(
-            "Call for the Pin: the person crisis plan %(reference)s was made for asked for "
+            "Call for the Pin: the person crisis plan %(reference)s is about asked for "
             "changes. Sign in to read their note: %(url)s",
             reference=plan.reference,
             url=public_link("plans.sign_in", lang_code=plan.language),

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from flask_babel import format_date
+from babel.lists import format_list
+from flask_babel import format_date, get_locale
 from flask_babel import gettext as _
 from werkzeug.datastructures import MultiDict
 from wtforms import Field
@@ -38,7 +39,8 @@ def answer_text(field: Field) -> str:
         return str(_("Yes")) if field.data else ""
     choices = dict(getattr(field, "choices", None) or [])
     if isinstance(field.data, list):
-        return ", ".join(str(choices.get(value, value)) for value in field.data)
+        # "Sirens, touch and loud voices" in the reader's own way of listing (Arabic "و").
+        return format_list([str(choices.get(value, value)) for value in field.data], locale=get_locale())
     if isinstance(field.data, date):
         return str(format_date(field.data, "long"))
     if choices:

@@ -16,7 +16,7 @@ from werkzeug.exceptions import RequestEntityTooLarge
 from portal import ratelimit
 from portal.database import utcnow
 from portal.extensions import db
-from portal.i18n import BY_CODE, localized_route
+from portal.i18n import BY_CODE, current_language, localized_route
 from portal.phones import for_display, for_sentence
 from portal.plans import bp, drafts, sessions
 from portal.plans.codes import CodeCheck, check_code, explain, may_send_code, send_code
@@ -122,12 +122,25 @@ def start() -> ResponseReturnValue:
             return redirect(url_for("plans.start"))
         if not ratelimit.allow(f"start:{request.remote_addr}", limit=10, window_seconds=3600):
             abort(429)
-        if draft is None or request.form.get("action") == "new":
+        action = request.form.get("action")
+        if draft is not None and action == "new" and not request.form.get("confirmed"):
+            # Starting over deletes every saved answer: asked once more, never by one tap.
+            return render_template("plans/start.html", form=form, draft=draft, confirm_new=True)
+        if draft is None or action == "new":
             if draft is not None:
                 drafts.discard(draft)
             draft = drafts.start_draft()
-        return redirect(step_url("person"))
+            return redirect(step_url("person"))
+        return redirect(step_url(resume_step(draft)))
     return render_template("plans/start.html", form=form, draft=draft)
+
+
+def resume_step(draft: PlanDraft) -> str:
+    """Where a family left off: the first step with nothing saved yet."""
+    for slug in ("person", "where", "phones", "crisis", "care", "people", "consent"):
+        if not draft.answers.get(slug):
+            return slug
+    return "review"
 
 
 def person_born(draft: PlanDraft) -> date | None:
@@ -146,6 +159,8 @@ def step_form(slug: str, draft: PlanDraft, formdata: MultiDict[str, str] | None,
     form = form_class(formdata=formdata, **options)
     if isinstance(form, ConsentForm):
         form.fit_to_person(person_born(draft))
+        if formdata is None:
+            form.language.data = current_language().code
     return form
 
 
@@ -265,9 +280,20 @@ def phones() -> ResponseReturnValue:
             if response is not None:
                 return response
         else:
-            response = after_post(draft, "phones", valid=action == "next")
-            if response is not None:
-                return response
+            waiting = unverified_phone(listed) if action == "next" else None
+            if waiting is not None:
+                # Only verified phones go on a plan: say so rather than drop one silently.
+                pending = waiting
+                code_form.code.errors = [
+                    _(
+                        "%(number)s is not verified yet. Enter the code we sent to it, or remove it.",
+                        number=for_sentence(listed[waiting]["number"]),
+                    )
+                ]
+            else:
+                response = after_post(draft, "phones", valid=action == "next")
+                if response is not None:
+                    return response
     return render_step(
         "phones",
         draft,
@@ -276,6 +302,14 @@ def phones() -> ResponseReturnValue:
         pending=pending,
         listed=[dict(phone, display=for_sentence(phone["number"])) for phone in listed],
         page_title=STEP_BY_SLUG["phones"].title,
+    )
+
+
+def unverified_phone(listed: list[dict[str, Any]]) -> int | None:
+    """The first listed phone still waiting for its code, other than the person's own
+    (a family member filing may not have the person beside them: see collect)."""
+    return next(
+        (at for at, phone in enumerate(listed) if not phone["verified"] and phone["role"] != "person"), None
     )
 
 
@@ -334,7 +368,15 @@ def send_code_or_explain(number: str, error_target: Any) -> bool:
     if not may_send_code(number, request.remote_addr):
         field.errors = [_("Too many codes were asked for. Please try again in an hour.")]
         return False
-    send_code(number, "verify", _("Call for the Pin: your code is {code}. It works for 10 minutes."))
+    send_code(
+        number,
+        "verify",
+        # Translators: a text message (SMS), kept short; keep {code} exactly.
+        _(
+            "Call for the Pin: this phone is being added to a crisis plan. The code is {code} "
+            "(10 minutes). If you did not ask for it, ignore this text."
+        ),
+    )
     return True
 
 

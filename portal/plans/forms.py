@@ -6,6 +6,7 @@ of WTForms' generic ones.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -230,9 +231,17 @@ class AddPhoneForm(HoneypotMixin, FlaskForm):
     )
 
 
+def digits_only(typed: str | None) -> str | None:
+    """ "567 646", "567-646" and "٥٦٧٦٤٦" are all the code 567646."""
+    if typed is None:
+        return None
+    return "".join(str(unicodedata.digit(ch)) for ch in typed if unicodedata.digit(ch, None) is not None)
+
+
 class CodeForm(HoneypotMixin, FlaskForm):
     code = StringField(
         _l("Code"),
+        filters=[digits_only],
         validators=[
             DataRequired(message=_l("Enter the 6-digit code we sent.")),
             Regexp(r"^\s*\d{6}\s*$", message=_l("The code has 6 digits.")),
