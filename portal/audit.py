@@ -6,9 +6,11 @@ withdrawn or expired plan, and the registrant can read every view of their plan.
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, String, select
+from sqlalchemy import Integer, Select, String, func, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.crypto import EncryptedText
@@ -49,3 +51,60 @@ def plan_views(reference: str) -> list[AuditEvent]:
         .order_by(AuditEvent.at.desc())
     )
     return list(db.session.scalars(query))
+
+
+# Searching the trail (supervisors) --------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AuditFilter:
+    """Which rows a supervisor asked for; None means any."""
+
+    start: datetime | None = None  # included
+    end: datetime | None = None  # excluded
+    actor_id: int | None = None
+    no_account: bool = False  # rows no console account made (the text line, the command line)
+    reference: str | None = None  # a request's or a plan's, as typed
+    action: str | None = None
+
+
+def normalize_reference(typed: str) -> str:
+    """A request or plan reference as stored, however it was typed: "r 7k3qm2" is
+    R-7K3QM2, "k7qm3xpa" is K7QM-3XPA."""
+    code = re.sub(r"[\s-]", "", typed).upper()
+    if re.fullmatch(r"R[A-Z0-9]{6}", code):
+        return f"R-{code[1:]}"
+    if re.fullmatch(r"[A-Z0-9]{8}", code):
+        return f"{code[:4]}-{code[4:]}"
+    return typed.strip().upper()
+
+
+def search(wanted: AuditFilter) -> Select[AuditEvent]:
+    """The matching rows, newest first."""
+    query = select(AuditEvent)
+    if wanted.start is not None:
+        query = query.where(AuditEvent.at >= wanted.start)
+    if wanted.end is not None:
+        query = query.where(AuditEvent.at < wanted.end)
+    if wanted.no_account:
+        query = query.where(AuditEvent.actor_id.is_(None))
+    elif wanted.actor_id is not None:
+        query = query.where(AuditEvent.actor_id == wanted.actor_id)
+    if wanted.reference:
+        reference = normalize_reference(wanted.reference)
+        query = query.where(
+            or_(AuditEvent.plan_reference == reference, AuditEvent.request_reference == reference)
+        )
+    if wanted.action:
+        query = query.where(AuditEvent.action == wanted.action)
+    return query.order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
+
+
+def count(wanted: AuditFilter) -> int:
+    counted = select(func.count()).select_from(search(wanted).order_by(None).subquery())
+    return int(db.session.scalar(counted) or 0)
+
+
+def recorded_actions() -> list[str]:
+    """Every action the trail holds, for the action filter."""
+    return list(db.session.scalars(select(AuditEvent.action).distinct()))

@@ -129,7 +129,13 @@ def left_to_right(text: str) -> Markup:
 
 
 def init_app(app: Flask) -> None:
+    from portal import times
+
     app.jinja_env.filters["ltr"] = left_to_right
+    # Every time a person reads, in the agency's time zone (portal/times.py). Flask-Babel's
+    # own date filters give way to the same helpers, so no page can show a UTC time.
+    app.jinja_env.filters["localtime"] = app.jinja_env.filters["datetimeformat"] = times.local_datetime
+    app.jinja_env.filters["localdate"] = app.jinja_env.filters["dateformat"] = times.local_date
 
     @app.url_value_preprocessor
     def _pop_lang_code(_endpoint: str | None, values: dict[str, Any] | None) -> None:

@@ -68,6 +68,19 @@ def password_matches(user: ConsoleUser | None, password: str) -> bool:
     return matched and stored is not None
 
 
+# A failed sign-in is answered no sooner than this after it began, whatever failed: an
+# unknown email, a wrong password, a locked or deactivated account. The password check
+# alone takes as long with or without an account (argon2id against a dummy hash), but
+# counting a known account's failures adds database work, and timing would tell which
+# emails have accounts. Half a second is well above the work itself (about 0.15 s).
+FAILED_SIGN_IN_SECONDS = 0.5
+
+
+def answer_failure_no_sooner(started: float) -> None:
+    """Wait until FAILED_SIGN_IN_SECONDS have passed since `started` (time.monotonic())."""
+    time.sleep(max(0.0, started + FAILED_SIGN_IN_SECONDS - time.monotonic()))
+
+
 def _failures(user: ConsoleUser, client: str) -> SignInFailures:
     """The failure count of `user` from `client`, its row locked until the commit."""
     key = vault().blind_index(f"sign-in:{user.id}:{client}")

@@ -2,39 +2,217 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import re
+from collections.abc import Iterator
+
 import click
-from flask import Flask, abort, flash, g, redirect, render_template, url_for
+from flask import (
+    Flask,
+    Response,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from flask.cli import AppGroup
 from flask.typing import ResponseReturnValue
+from flask_babel import LazyString, ngettext
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
 from sqlalchemy import func, select
+from wtforms import DateField, SelectField, StringField
+from wtforms.validators import Length, Optional, ValidationError
 
 from portal import audit
-from portal.audit import AuditEvent
+from portal.audit import AuditEvent, AuditFilter
 from portal.console import audit_action, bp, requires
 from portal.console.accounts import new_setup_link
-from portal.console.forms import AuditSearchForm, ButtonForm, NewUserForm
-from portal.console.models import ConsoleSession, ConsoleUser
+from portal.console.forms import ButtonForm, NewUserForm
+from portal.console.models import ROLES, ConsoleSession, ConsoleUser
 from portal.extensions import db
 from portal.links import public_link
+from portal.times import agency_zone, local_days, local_iso, local_today
+
+# What each audit action means, in words (the trail stores short codes).
+ACTION_NAMES: dict[str, LazyString] = {
+    "sign_in": _l("Sign-in"),
+    "sign_in.second_factor": _l("Sign-in code (second step)"),
+    "sign_out": _l("Sign-out"),
+    "user.create": _l("Account created"),
+    "user.setup_done": _l("Account set up"),
+    "user.deactivate": _l("Account deactivated"),
+    "user.reset_second_factor": _l("Account reset (new set-up link)"),
+    "audit.read": _l("Audit trail read"),
+    "audit.export": _l("Audit trail exported"),
+    "plan.search": _l("Plan look-up"),
+    audit.PLAN_VIEW: _l("Crisis plan opened"),
+    "plan.withdraw": _l("Crisis plan withdrawn"),
+    "request.create": _l("Request typed in (voice call)"),
+    "request.acknowledge": _l("Request acknowledged"),
+    "request.note": _l("Note added to a request"),
+    "request.reply": _l("Text sent to the texter"),
+    "request.close": _l("Request closed"),
+}
+# Who made a row that no console account made: fixed names, never what someone typed.
+NO_ACCOUNT_ACTORS = {
+    "CIT text line": "text line",
+    "command line": "command line",
+    "unknown account": "unknown",
+}
+AUDIT_PAGE_SIZE = 50
+
+
+def action_in_words(action: str) -> str:
+    return str(ACTION_NAMES.get(action, action))
+
+
+def outcome_in_words(outcome: str) -> str:
+    if outcome == "ok":
+        return str(_("Done"))
+    if outcome == "failed":
+        return str(_("Failed"))
+    found = re.fullmatch(r"(\d+) found", outcome)
+    if found:
+        return str(ngettext("%(num)d plan found", "%(num)d plans found", int(found.group(1))))
+    return outcome
+
+
+def actor_role(event: AuditEvent) -> str:
+    """The actor's role at the time (the row keeps "Dispatcher name@…"), without the name."""
+    if event.actor_id is None:
+        return NO_ACCOUNT_ACTORS.get(event.actor_name, "other")
+    first = event.actor_name.split(" ", 1)[0].lower()
+    return first if first in ROLES else "other"
+
+
+class AuditFilterForm(FlaskForm):  # type: ignore[misc]
+    class Meta:
+        csrf = False  # a search (GET) changes nothing
+
+    start = DateField(_l("From (date)"), validators=[Optional()])
+    end = DateField(_l("To (date)"), validators=[Optional()])
+    person = SelectField(_l("Person"), choices=[], validate_choice=False)
+    reference = StringField(_l("Request or plan reference"), validators=[Optional(), Length(max=20)])
+    action = SelectField(_l("Action"), choices=[], validate_choice=False)
+
+    def validate_end(self, field: DateField) -> None:
+        if field.data and self.start.data and field.data < self.start.data:
+            raise ValidationError(_("The end date is before the start date."))
+
+
+def audit_filter_form() -> tuple[AuditFilterForm, AuditFilter | None]:
+    """The filters from the query string; None when they cannot be read."""
+    form = AuditFilterForm(formdata=request.args)
+    accounts = db.session.scalars(select(ConsoleUser).order_by(ConsoleUser.email)).all()
+    form.person.choices = [
+        ("", _("Everyone")),
+        ("none", _("No console account (text line, command line, unknown emails)")),
+    ] + [(str(user.id), f"{user.email} ({user.role})") for user in accounts]
+    actions = set(ACTION_NAMES) | set(audit.recorded_actions())
+    in_words = sorted(((code, action_in_words(code)) for code in actions), key=lambda choice: choice[1])
+    form.action.choices = [("", _("All actions")), *in_words]
+    if not form.validate():
+        return form, None
+    start, end = local_days(form.start.data, form.end.data)
+    person = form.person.data or ""
+    return form, AuditFilter(
+        start=start,
+        end=end,
+        actor_id=int(person) if person.isdigit() else None,
+        no_account=person == "none",
+        reference=(form.reference.data or "").strip() or None,
+        action=form.action.data or None,
+    )
 
 
 @bp.get("/audit")
 @requires("supervisor")
 def audit_trail() -> ResponseReturnValue:
-    form = AuditSearchForm(meta={"csrf": False})
-    form.validate()
-    query = select(AuditEvent).order_by(AuditEvent.at.desc()).limit(200)
-    if form.actor.data:
-        query = query.where(AuditEvent.actor_name.contains(form.actor.data.strip()))
-    if form.action.data:
-        query = query.where(AuditEvent.action.startswith(form.action.data.strip()))
-    if form.plan_reference.data:
-        query = query.where(AuditEvent.plan_reference == form.plan_reference.data.strip().upper())
-    events = list(db.session.scalars(query))
+    form, wanted = audit_filter_form()
+    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    events: list[AuditEvent] = []
+    total = 0
+    if wanted is not None:
+        total = audit.count(wanted)
+        query = audit.search(wanted).limit(AUDIT_PAGE_SIZE).offset((page - 1) * AUDIT_PAGE_SIZE)
+        events = list(db.session.scalars(query))
     audit_action("audit.read")
     db.session.commit()
-    return render_template("console/audit.html", form=form, events=events)
+    # The filters as they were typed, for the page links and the export.
+    args = {key: value for key, value in request.args.items() if key != "page" and value}
+    return render_template(
+        "console/audit.html",
+        form=form,
+        events=events,
+        total=total,
+        first=(page - 1) * AUDIT_PAGE_SIZE + 1,
+        page=page,
+        pages=max((total + AUDIT_PAGE_SIZE - 1) // AUDIT_PAGE_SIZE, 1),
+        args=args,
+        action_in_words=action_in_words,
+        outcome_in_words=outcome_in_words,
+        zone=agency_zone().key,
+    )
+
+
+CSV_COLUMNS = (
+    "time_local",
+    "action",
+    "action_in_words",
+    "outcome",
+    "role",
+    "account_number",
+    "plan_reference",
+    "request_reference",
+)
+
+
+@bp.get("/audit.csv")
+@requires("supervisor")
+def audit_export() -> ResponseReturnValue:
+    """The filtered rows as CSV, without personal data: no names, emails, phone numbers
+    or typed reasons; references, roles and account numbers only."""
+    _form, wanted = audit_filter_form()
+    if wanted is None:
+        return redirect(url_for("console.audit_trail") + "?" + request.query_string.decode())
+    audit_action("audit.export")
+    db.session.commit()
+
+    def lines() -> Iterator[str]:
+        buffer = io.StringIO()
+        writer = csv.writer(buffer)
+        writer.writerow(CSV_COLUMNS)
+        for event in db.session.scalars(audit.search(wanted).execution_options(yield_per=500)):
+            writer.writerow(
+                (
+                    local_iso(event.at),
+                    event.action,
+                    action_in_words(event.action),
+                    event.outcome,
+                    actor_role(event),
+                    event.actor_id or "",
+                    event.plan_reference or "",
+                    event.request_reference or "",
+                )
+            )
+            yield buffer.getvalue()
+            buffer.seek(0)
+            buffer.truncate()
+        yield buffer.getvalue()
+
+    name = f"audit-{local_today().isoformat()}.csv"
+    return Response(
+        stream_with_context(lines()),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
 
 
 def create_user(email: str, role: str) -> tuple[ConsoleUser, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import time
 
 import qrcode
 import qrcode.image.svg
@@ -16,6 +17,7 @@ from werkzeug.wrappers import Response
 from portal import audit
 from portal.console import COOKIE, audit_action, bp, requires
 from portal.console.accounts import (
+    answer_failure_no_sooner,
     client_locked_out,
     end_session,
     exchange_setup_link,
@@ -52,6 +54,7 @@ def with_session_cookie(response: Response, session_id: str) -> Response:
 @bp.route("/sign-in", methods=["GET", "POST"])
 def sign_in() -> ResponseReturnValue:
     form = SignInForm()
+    started = time.monotonic()
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
         user = db.session.scalar(select(ConsoleUser).where(func.lower(ConsoleUser.email) == email))
@@ -77,6 +80,7 @@ def sign_in() -> ResponseReturnValue:
             outcome="failed",
         )
         db.session.commit()
+        answer_failure_no_sooner(started)  # as slow for an unknown email as for a known one
         # The same answer for a wrong email, a wrong password and a locked account.
         form.password.errors = [
             _("The email or password is wrong, or the account is locked for 10 minutes after 5 failed tries.")

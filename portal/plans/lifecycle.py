@@ -20,6 +20,7 @@ from portal.messaging.outbox import queue_message
 from portal.plans.drafts import delete_expired_drafts
 from portal.plans.models import PLAN_LIFETIME, CrisisPlan, PhoneCode
 from portal.plans.services import withdraw_plan
+from portal.times import local_date
 
 # The nearer reminder first: a plan found 5 days before its end gets one text, not two.
 REMINDER_DAYS = (7, 30)
@@ -47,7 +48,7 @@ def remind(plan: CrisisPlan) -> None:
         body = _(
             "Call for the Pin: crisis plan %(reference)s ends on %(date)s. To keep it, sign in at %(url)s and confirm it.",
             reference=plan.reference,
-            date=plan.expires_at.date().isoformat(),
+            date=local_date(plan.expires_at),  # the agency's calendar, not UTC's
             url=public_link("plans.sign_in", lang_code=plan.language),
         )
     for phone in plan.phones:

@@ -1,0 +1,242 @@
+"""Who may use each console page, written here route by route, not read from the code;
+and signing in, which must not tell which emails have accounts.
+
+Dispatchers work requests and look up plans; supervisors also read the audit trail and
+the reports and withdraw plans; admins also manage accounts. Roles nest: a supervisor may
+do what a dispatcher may, an admin both. Lowering a page's role in the code (user
+administration to "dispatcher", say) fails here.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import date
+from pathlib import Path
+from statistics import median
+
+import pytest
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from portal.console.models import ConsoleUser
+from portal.dispatch.models import CitRequest
+from portal.extensions import db
+from portal.plans.services import file_plan
+from tests.console_helpers import csrf_token, make_user, sign_in
+
+ROLES = ("dispatcher", "supervisor", "admin")  # each may do what the ones before it may
+ANYONE = None  # the pages for signing in and setting up an account
+
+# Every console endpoint and the lowest role that may use it.
+EXPECTED: dict[str, str | None] = {
+    # Signing in and setting up an account: open, or nobody could sign in.
+    "console.sign_in": ANYONE,
+    "console.second_factor": ANYONE,
+    "console.setup_link": ANYONE,
+    "console.setup": ANYONE,
+    "console.sign_out": "dispatcher",
+    # Working CIT requests.
+    "console.queue": "dispatcher",
+    "console.queue_rows": "dispatcher",
+    "console.request_page": "dispatcher",
+    "console.new_request": "dispatcher",
+    "console.acknowledge": "dispatcher",
+    "console.add_note": "dispatcher",
+    "console.reply": "dispatcher",
+    "console.close": "dispatcher",
+    # Looking up and reading crisis plans (each view is recorded with its reason).
+    "console.lookup": "dispatcher",
+    "console.view_plan": "dispatcher",
+    # Oversight.
+    "console.withdraw": "supervisor",
+    "console.audit_trail": "supervisor",
+    "console.audit_export": "supervisor",
+    "console.reports": "supervisor",
+    # Accounts.
+    "console.users": "admin",
+    "console.deactivate_user": "admin",
+    "console.reset_second_factor": "admin",
+}
+
+# What a POST sends besides its CSRF token: enough to reach the view's own logic.
+POST_DATA = {
+    "console.view_plan": {"reason": "Incoming 911 call"},
+    "console.add_note": {"note": "Caller says he is calmer"},
+}
+
+
+@pytest.fixture
+def console(migrated_app: Flask) -> Flask:
+    return migrated_app
+
+
+def console_rules(app: Flask) -> list[tuple[str, str, tuple[str, ...]]]:
+    """(endpoint, rule, methods) for every console URL rule."""
+    return [
+        (rule.endpoint, rule.rule, tuple(sorted((rule.methods or set()) - {"HEAD", "OPTIONS"})))
+        for rule in app.url_map.iter_rules()
+        if rule.endpoint.startswith("console.")
+    ]
+
+
+def may(role: str, lowest: str | None) -> bool:
+    return lowest is None or ROLES.index(role) >= ROLES.index(lowest)
+
+
+def targets(console: Flask, tag: str) -> dict[str, str]:
+    """A fresh request, plan and account for one role's visit: values for the URL rules."""
+    with console.app_context():
+        item = CitRequest(source="voice", language="en", location_source="none")
+        plan = file_plan(
+            {"person": {"name": "Pat Doe"}},
+            name="Pat Doe",
+            born=date(1980, 1, 1),
+            language="en",
+            cit_requested=True,
+            filed_by="self",
+            phones=[("+13145550133", "person")],
+        )
+        db.session.add(item)
+        db.session.commit()
+        email = f"target-{tag}@example.org"
+        make_user(console, email, "dispatcher")
+        user_id = db.session.scalar(select(ConsoleUser.id).where(ConsoleUser.email == email))
+        return {"request": item.reference, "plan": plan.reference, "user_id": str(user_id)}
+
+
+def path_for(rule: str, endpoint: str, values: dict[str, str]) -> str:
+    reference = values["plan"] if "plans/" in rule else values["request"]
+    return (
+        rule.replace("<reference>", reference)
+        .replace("<int:user_id>", values["user_id"])
+        .replace("<token>", "not-a-token")
+    )
+
+
+def test_the_table_names_every_console_page(console: Flask) -> None:
+    """A new console page needs its line in EXPECTED, with the role it is meant for."""
+    endpoints = {endpoint for endpoint, _rule, _methods in console_rules(console)}
+    assert endpoints - EXPECTED.keys() == set(), "console pages missing from the expected table"
+    assert EXPECTED.keys() - endpoints == set(), "pages in the table that the console no longer has"
+
+
+def test_signed_out_every_page_but_signing_in_sends_to_sign_in(console: Flask) -> None:
+    client = console.test_client()
+    token = csrf_token(client)
+    values = targets(console, "anonymous")
+    for endpoint, rule, methods in console_rules(console):
+        if EXPECTED[endpoint] is ANYONE:
+            continue
+        method = "GET" if "GET" in methods else "POST"
+        response = client.open(path_for(rule, endpoint, values), method=method, data={"csrf_token": token})
+        assert response.status_code == 302, (endpoint, response.status_code)
+        assert "/console/sign-in" in response.headers["Location"], endpoint
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_each_role_gets_exactly_its_pages(console: Flask, role: str) -> None:
+    client: FlaskClient = console.test_client()
+    email = f"{role}@example.org"
+    assert sign_in(console, client, email, make_user(console, email, role)).status_code == 302
+    token = csrf_token(client, "/console/")
+    values = targets(console, role)
+    checked = []
+    # Sign-out last: it ends this client's session.
+    for endpoint, rule, methods in sorted(console_rules(console), key=lambda r: r[0] == "console.sign_out"):
+        lowest = EXPECTED[endpoint]
+        if lowest is ANYONE:
+            continue
+        path = path_for(rule, endpoint, values)
+        for method in methods:
+            data = {"csrf_token": token, **POST_DATA.get(endpoint, {})} if method == "POST" else None
+            response = client.open(path, method=method, data=data)
+            if not may(role, lowest):
+                assert response.status_code == 403, (role, method, endpoint, response.status_code)
+            elif method == "GET":
+                assert response.status_code == 200, (role, method, endpoint, response.status_code)
+            else:  # a form answers with its page again (200) or sends on to the next (302)
+                assert response.status_code in (200, 302), (role, method, endpoint, response.status_code)
+            checked.append((endpoint, method))
+    assert len(checked) >= 20
+
+
+# Signing in: timing and what is kept -----------------------------------------------------
+
+
+def failed_sign_in_seconds(client: FlaskClient, token: str, email: str, attempt: int) -> float:
+    # Each try from its own address, so that no lockout changes the path measured.
+    client.environ_base["REMOTE_ADDR"] = f"198.51.100.{attempt}"
+    started = time.perf_counter()
+    response = client.post(
+        "/console/sign-in", data={"csrf_token": token, "email": email, "password": "not the password!"}
+    )
+    took = time.perf_counter() - started
+    assert response.status_code == 200 and "The email or password is wrong" in response.get_data(as_text=True)
+    return took
+
+
+def test_an_unknown_email_takes_as_long_as_a_wrong_password(console: Flask) -> None:
+    """Timing must not tell which emails have accounts (median of 7 tries each, within 20%)."""
+    make_user(console, "known@example.org", "dispatcher")
+    client = console.test_client()
+    token = csrf_token(client)
+    failed_sign_in_seconds(client, token, "nobody@example.org", 1)  # warm-up: the first of each
+    failed_sign_in_seconds(client, token, "known@example.org", 2)
+    unknown, known = [], []
+    for attempt in range(7):  # interleaved, so that a busy moment slows both alike
+        unknown.append(failed_sign_in_seconds(client, token, f"nobody{attempt}@example.org", 10 + attempt))
+        known.append(failed_sign_in_seconds(client, token, "known@example.org", 30 + attempt))
+    slow, fast = max(median(unknown), median(known)), min(median(unknown), median(known))
+    print(f"failed sign-in, median of 7: unknown email {median(unknown):.3f} s, known {median(known):.3f} s")
+    assert (slow - fast) / slow < 0.2, (unknown, known)
+
+
+def test_checking_a_password_takes_as_long_without_an_account(console: Flask) -> None:
+    """The password check itself: argon2id against a dummy hash when there is no account."""
+    from portal.console.accounts import password_matches
+
+    make_user(console, "known@example.org", "dispatcher")
+    with console.app_context():
+        user = db.session.scalars(select(ConsoleUser)).one()
+        password_matches(None, "warm-up")
+        without, with_account = [], []
+        for _attempt in range(7):
+            started = time.perf_counter()
+            assert not password_matches(None, "not the password!")
+            without.append(time.perf_counter() - started)
+            started = time.perf_counter()
+            assert not password_matches(user, "not the password!")
+            with_account.append(time.perf_counter() - started)
+    slow, fast = max(median(without), median(with_account)), min(median(without), median(with_account))
+    assert (slow - fast) / slow < 0.2, (without, with_account)
+
+
+def test_failed_sign_ins_keep_nothing_that_was_typed(
+    console: Flask, caplog: pytest.LogCaptureFixture
+) -> None:
+    """What was typed may be a password put in the wrong box: no table, no file and no log
+    line keeps it, for an unknown email or a known one with a wrong password."""
+    caplog.set_level(logging.DEBUG)
+    make_user(console, "known@example.org", "dispatcher")
+    client = console.test_client()
+    typed = ("Typed.Secret@Example.org", "typed.secret@example.org", "Hunter2-hunter2!", "Wr0ng-Passw0rd!")
+    for email, password in (
+        ("Typed.Secret@Example.org", "Hunter2-hunter2!"),
+        ("known@example.org", "Wr0ng-Passw0rd!"),
+    ):
+        response = client.post(
+            "/console/sign-in", data={"csrf_token": csrf_token(client), "email": email, "password": password}
+        )
+        assert response.status_code == 200
+    with console.app_context():
+        for table in db.metadata.sorted_tables:
+            for row in db.session.execute(table.select()):
+                kept = [value for value in row if any(word in str(value) for word in typed)]
+                assert not kept, (table.name, kept)
+        database = Path(db.engine.url.database or "")
+    for path in database.parent.glob(database.name + "*"):  # the file, its -wal and -shm
+        content = path.read_bytes()
+        assert not [word for word in typed if word.encode() in content], path
+    assert not [record for record in caplog.records if any(word in record.getMessage() for word in typed)]
