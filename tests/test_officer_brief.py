@@ -154,7 +154,7 @@ def test_who_to_look_for_comes_before_what_helps(dispatcher: FlaskClient, migrat
         "they/them",
         "Age ",
         APPEARANCE,
-        "Deaf or hard of hearing, Does not speak, or speaks very little",
+        "Deaf or hard of hearing and Does not speak, or speaks very little",
         "ASL",
         "Does the person need an interpreter?",
         "CIT officer requested",
