@@ -56,6 +56,12 @@ def _check_access() -> Any:
         db.session.commit()
         if why == "idle" and request.endpoint == "console.queue_rows":
             return locked_screen()
+        if why is None and request.endpoint == "console.queue_rows":
+            from portal.console.replaced import replaced_screen
+
+            replaced = replaced_screen()  # this account signed in elsewhere: say so
+            if replaced is not None:
+                return replaced
         sign_in = url_for("console.sign_in", timed_out=why or None)
         if request.headers.get("HX-Request"):
             return Response(status=204, headers={"HX-Redirect": sign_in})  # the whole page goes

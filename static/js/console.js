@@ -1,4 +1,6 @@
-// The dispatcher console: CSRF token on htmx requests, and a sound when a request arrives.
+// The dispatcher console: the CSRF token on htmx requests; on the queue, its polling
+// (kept up in a background tab), the tab's title and the summary, acknowledging from a
+// row, and the alert sound.
 (function () {
   "use strict";
   var token = document.querySelector('meta[name="csrf-token"]');
@@ -6,38 +8,138 @@
     if (token) { event.detail.headers["X-CSRFToken"] = token.content; }
   });
 
-  var box = document.querySelector(".portal-sound");
-  if (!box) { return; }
-  var enable = document.getElementById("enable-sound");
-  var mute = document.getElementById("mute-sound");
-  var audio = new Audio(box.dataset.sound);
-  var soundOn = false;
-  var muted = false;
-  var newestSeen = null;
-  var baseTitle = document.title;
-  enable.hidden = false;
+  var poller = document.getElementById("queue-poller");
+  if (!poller) { return; }
 
-  // Browsers play sound only after the user has clicked on the page.
-  enable.addEventListener("click", function () {
-    audio.play().then(function () { soundOn = true; enable.hidden = true; mute.hidden = false; }).catch(function () {});
+  // Polling ------------------------------------------------------------------------
+  // A worker's timer keeps a 2-second pace in a background tab (the page's own timers
+  // are slowed there to once a minute after a few minutes).
+  function poll() {
+    if (window.htmx) { window.htmx.trigger(poller, "queue-poll"); }
+  }
+  var paced = false;
+  function paceHere() {
+    if (!paced) { paced = true; window.setInterval(poll, 2000); }
+  }
+  try {
+    var ticker = new Worker(poller.dataset.ticker);
+    ticker.onmessage = poll;
+    ticker.onerror = paceHere;
+  } catch (error) {
+    paceHere();
+  }
+
+  // A row is not replaced under a pointer pressing its button.
+  var pressing = false;
+  poller.addEventListener("pointerdown", function () { pressing = true; });
+  document.addEventListener("pointerup", function () { window.setTimeout(function () { pressing = false; }, 100); });
+  document.addEventListener("pointercancel", function () { pressing = false; });
+  poller.addEventListener("htmx:beforeSwap", function (event) {
+    if (pressing && event.detail.elt === poller) { event.detail.shouldSwap = false; }
   });
-  mute.addEventListener("click", function () {
-    muted = !muted;
-    mute.setAttribute("aria-pressed", String(muted));
+
+  // Acknowledging from a row: the rows are fetched again at once.
+  var failed = document.getElementById("acknowledge-failed");
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var form = event.detail.elt;
+    if (!form || !form.classList || !form.classList.contains("portal-queue__acknowledge")) { return; }
+    if (failed) { failed.hidden = event.detail.successful; }
+    poll();
   });
+
+  // Sound ------------------------------------------------------------------------------
+  // One toggle that says what is true now: "Sound on" only while the browser lets the
+  // page play sound. Browsers hold sound until a click on the page; the choice is kept
+  // per workstation (on unless turned off here).
+  var box = document.querySelector(".portal-sound");
+  var toggle = document.getElementById("sound-toggle");
+  var note = document.getElementById("sound-note");
+  var KEY = "portal.console.sound";
+  var AudioContext = window.AudioContext || window.webkitAudioContext;
+  var context = AudioContext ? new AudioContext() : null;
+  var sound = null;
+
+  function stored() {
+    try { return window.localStorage.getItem(KEY); } catch (error) { return null; }
+  }
+  function store(value) {
+    try { window.localStorage.setItem(KEY, value); } catch (error) { /* private mode */ }
+  }
+  var wanted = stored() !== "off";
+
+  function audible() { return wanted && context !== null && context.state === "running"; }
+  function show() {
+    var on = audible();
+    toggle.textContent = on ? toggle.dataset.on : toggle.dataset.off;
+    toggle.setAttribute("aria-pressed", String(on));
+    note.hidden = on || !wanted;
+  }
+  function play() {
+    if (!audible() || sound === null) { return; }
+    var source = context.createBufferSource();
+    source.buffer = sound;
+    source.connect(context.destination);
+    source.start();
+  }
+  function allow() {
+    return context.resume().then(show, show);
+  }
+
+  if (context !== null) {
+    window.fetch(box.dataset.sound)
+      .then(function (response) { return response.arrayBuffer(); })
+      .then(function (data) { return context.decodeAudioData(data); })
+      .then(function (decoded) { sound = decoded; })
+      .catch(function () { /* no sound file: the title still counts */ });
+    context.addEventListener("statechange", show);
+    toggle.hidden = false;
+    show();
+    toggle.addEventListener("click", function () {
+      if (audible()) {
+        wanted = false;
+        store("off");
+        show();
+      } else {
+        wanted = true;
+        store("on");
+        allow().then(play);
+      }
+    });
+    // Any click or key on the page lets the sound chosen here play.
+    var unlock = function (event) {
+      if (wanted && context.state !== "running" && event.target !== toggle) { allow(); }
+    };
+    document.addEventListener("pointerdown", unlock, true);
+    document.addEventListener("keydown", unlock, true);
+  }
+
+  // After each poll --------------------------------------------------------------------
+  var baseTitle = document.title;
+  var summary = document.getElementById("queue-summary");
+  var newestSeen = null;
+  var newestTextSeen = null;
 
   function check() {
     var queue = document.getElementById("queue");
     if (!queue) { return; }
-    var newest = Number(queue.dataset.newest || 0);
-    var waiting = Number(queue.dataset.waiting || 0);
-    document.title = waiting ? "(" + waiting + ") " + baseTitle : baseTitle;
-    if (newestSeen !== null && newest > newestSeen && soundOn && !muted) {
-      audio.currentTime = 0;
-      audio.play().catch(function () {});
+    var data = queue.dataset;
+    var waiting = Number(data.waiting || 0);
+    var prefix = data.title !== undefined ? data.title : (waiting ? "(" + waiting + ")" : "");
+    document.title = prefix ? prefix + " " + baseTitle : baseTitle;
+    // The locked and signed-out screens say what happened in their heading.
+    var heading = queue.querySelector("h2");
+    var words = data.summary !== undefined ? data.summary : (heading ? heading.textContent : "");
+    if (summary && words && summary.textContent !== words) { summary.textContent = words; }
+    // A sound for a new request nobody has, and for a texter's new text.
+    var newest = Number(data.newest || 0);
+    var newestText = Number(data.newestText || 0);
+    if ((newestSeen !== null && newest > newestSeen) || (newestTextSeen !== null && newestText > newestTextSeen)) {
+      play();
     }
     newestSeen = Math.max(newestSeen || 0, newest);
+    newestTextSeen = Math.max(newestTextSeen || 0, newestText);
   }
-  document.addEventListener("htmx:afterSettle", check);
+  // On the swap itself: a settle delay is a timer, slowed in a background tab.
+  document.addEventListener("htmx:afterSwap", check);
   check();
 })();
