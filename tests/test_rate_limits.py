@@ -71,7 +71,10 @@ def test_behind_a_proxy_limits_count_each_visitor_not_the_proxy(tmp_path: Path) 
     for visitor in range(12):  # more visitors than one address may start plans in an hour
         headers = {"X-Forwarded-For": f"203.0.113.{visitor}"}
         response = client.post(
-            "/crisis-plan/start", data={"action": "new", "confirmed": "1"}, headers=headers, environ_base=proxy
+            "/crisis-plan/start",
+            data={"action": "new", "confirmed": "1"},
+            headers=headers,
+            environ_base=proxy,
         )
         assert response.status_code == 302, visitor
 

@@ -215,9 +215,9 @@ def test_an_unverified_phone_is_never_dropped_without_a_word(registrant: Registr
 def test_the_code_text_says_what_it_is_and_a_code_typed_with_a_space_works(registrant: Registrant) -> None:
     registrant.add_phone("(314) 555-0177", "person")
     with registrant.app.app_context():
-        body = [m.body for m in db.session.scalars(select(OutboundMessage)) if m.to_number == "+13145550177"][
-            0
-        ]
+        body = next(
+            m.body for m in db.session.scalars(select(OutboundMessage)) if m.to_number == "+13145550177"
+        )
     assert "crisis plan" in body and "If you did not ask for it, ignore this text." in body
     code = registrant.last_code("+13145550177")
     page = registrant.verify_phone(0, f"{code[:3]} {code[3:]}")

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
+from typing import Any
+
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, PasswordField, RadioField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
 
-DISPOSITIONS = [
-    ("cit_dispatched", _l("CIT officer dispatched")),
-    ("co_responder", _l("Co-responder team")),
-    ("behavioral_health_line", _l("Referred to the behavioral-health line")),
-    ("transported", _l("Transported for care")),
-    ("no_contact", _l("No contact made")),
-    ("other", _l("Other")),
-]
+from portal.dispatch.display import DISPOSITIONS as DISPOSITION_WORDS
+from portal.plans.names import name_words
+
+# How a request ended, in words (portal.dispatch.display, where the lifecycle checks them).
+DISPOSITIONS = list(DISPOSITION_WORDS.items())
 
 
 class SignInForm(FlaskForm):
@@ -50,7 +50,13 @@ class ReplyForm(FlaskForm):
 
 
 class CloseForm(FlaskForm):
-    disposition = SelectField(_l("Disposition"), choices=DISPOSITIONS)
+    # Nothing chosen until the dispatcher chooses: a pre-chosen disposition would be
+    # recorded whenever nobody looked.
+    disposition = SelectField(
+        _l("Disposition"),
+        choices=[("", _l("Choose how the request ended")), *DISPOSITIONS],
+        validators=[DataRequired(message=_l("Choose a disposition: how the request ended."))],
+    )
     cad_number = StringField(_l("CAD incident number"), validators=[Optional(), Length(max=40)])
     text_texter = RadioField(
         _l("Tell the texter by text that the request is closed?"),
@@ -69,21 +75,82 @@ class ManualRequestForm(FlaskForm):
 
 
 class LookupForm(FlaskForm):
+    """A phone number or a plan code finds a plan alone; a name needs the date of birth."""
+
     phone = StringField(_l("Phone number"), validators=[Optional(), Length(max=30)])
     reference = StringField(_l("Plan code"), validators=[Optional(), Length(max=12)])
-    name = StringField(_l("Name"), validators=[Optional(), Length(max=120)])
-    birth_date = DateField(_l("Date of birth"), validators=[Optional()])
+    name = StringField(
+        _l("Name"),
+        validators=[Optional(), Length(max=120)],
+        description=_l(
+            "Full name, or the name they like to be called with their family name. "
+            "Capitals, accents, hyphens and word order do not matter."
+        ),
+    )
+    birth_date = DateField(
+        _l("Date of birth"), validators=[Optional()], description=_l("Needed to search by name.")
+    )
+
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        for typed in (self.phone, self.reference, self.name):
+            typed.data = (typed.data or "").strip()
+        if self.phone.data or self.reference.data:
+            return True
+        # Punctuation alone is no name: it would find nothing and say "0 plans found".
+        named = bool(name_words(self.name.data or ""))
+        if named and self.birth_date.data is None:
+            self.birth_date.errors.append(
+                _l("Enter the date of birth too: a name alone does not find a plan.")
+            )
+        elif not named and self.birth_date.data is not None:
+            self.name.errors.append(_l("Enter the name too: a date of birth alone does not find a plan."))
+        elif not named:
+            self.phone.errors.append(
+                _l("Enter a phone number, a plan code, or a name and date of birth to search.")
+            )
+        else:
+            return True
+        return False
+
+
+# The common reasons to open a plan, offered as choices; "request:<reference>" choices
+# (the requests linked to the plan) are added by the view.
+PLAN_REASONS = [
+    ("call", _l("Incoming 911 call")),
+    ("en_route", _l("CIT officer en route")),
+]
 
 
 class ViewPlanForm(FlaskForm):
+    """Why a plan is opened: a common reason, a linked request, or words of one's own
+    (the reason alone, without a choice, as the look-up page sends it)."""
+
+    choice = RadioField(_l("Why are you opening this plan?"), validators=[Optional()], validate_choice=False)
     reason = StringField(
         _l("Why are you opening this plan?"),
-        validators=[
-            DataRequired(message=_l("Give a reason: it is recorded and the family can see it.")),
-            Length(max=200),
-        ],
+        validators=[Length(max=200)],
         description=_l("For example: incoming 911 call, or the request number."),
     )
+
+    def validate(self, extra_validators: Mapping[str, Sequence[Any]] | None = None) -> bool:
+        if not super().validate(extra_validators):
+            return False
+        self.reason.data = (self.reason.data or "").strip()
+        known = {value for value, _label in self.choice.choices or []}
+        if self.choice.data and self.choice.data not in known:
+            self.choice.errors = [_l("Choose one of the reasons.")]
+            return False
+        if self.choice.data == "other" and not self.reason.data:
+            self.reason.errors = [_l("Give a reason: it is recorded and the family can see it.")]
+            return False
+        if not self.choice.data and not self.reason.data:
+            self.choice.errors = [
+                _l("Choose a reason or write one: it is recorded and the family can see it.")
+            ]
+            return False
+        return True
 
 
 class WithdrawPlanForm(FlaskForm):

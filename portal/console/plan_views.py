@@ -16,9 +16,11 @@ from PIL import Image
 
 from portal import audit
 from portal.console import audit_action, bp, requires
-from portal.console.forms import LookupForm, ViewPlanForm, WithdrawPlanForm
+from portal.console.forms import PLAN_REASONS, LookupForm, ViewPlanForm, WithdrawPlanForm
 from portal.database import utcnow
+from portal.dispatch import requests
 from portal.extensions import db
+from portal.i18n import in_language
 from portal.phones import for_display
 from portal.plans.display import Answer, Section, plan_sections
 from portal.plans.forms import FORM_STEPS
@@ -110,10 +112,8 @@ def lookup() -> ResponseReturnValue:
         elif form.reference.data:
             plan = find_plan_by_reference(form.reference.data)
             found = [plan] if plan else []
-        elif form.name.data and form.birth_date.data:
+        else:  # the form has made sure there are both a name and a date of birth
             found = find_plans_by_name_and_birth(form.name.data, form.birth_date.data)
-        else:
-            found = []
         audit_action(
             "plan.search",
             outcome=f"{len(found)} found",
@@ -128,6 +128,46 @@ def lookup() -> ResponseReturnValue:
     )
 
 
+LINKED = "request:"  # a choice naming a linked request: "request:R-7K3QM2"
+
+
+def offer_reasons(form: ViewPlanForm, plan: CrisisPlan) -> None:
+    """The reasons to choose from: an incoming 911 call, each request linked to the plan
+    (open, or received in the last hours; or the one the request page names), a CIT
+    officer en route, or another reason in words."""
+    linked = requests.linked_requests(plan)
+    posted = form.choice.data or ""
+    if posted.startswith(LINKED) and posted.removeprefix(LINKED) not in {item.reference for item in linked}:
+        named = requests.find(posted.removeprefix(LINKED))
+        if named is not None and named.plan_id == plan.id:
+            linked.append(named)
+    form.choice.choices = [
+        PLAN_REASONS[0],
+        *(
+            (LINKED + item.reference, _("The linked request %(reference)s", reference=item.reference))
+            for item in linked
+        ),
+        *PLAN_REASONS[1:],
+        ("other", _("Other reason")),
+    ]
+
+
+def reason_in_words(form: ViewPlanForm) -> tuple[str | None, str]:
+    """The linked request's reference, if one was chosen, and the reason as the audit
+    trail and the family's access log keep it: in words (in English, as the trail's
+    other rows), never as a choice's code; words typed beside a choice are kept too."""
+    choice = form.choice.data or "other"
+    typed = form.reason.data or ""
+    if choice == "other":
+        return None, typed
+    if choice.startswith(LINKED):
+        linked: str | None = choice.removeprefix(LINKED)
+        words = f"CIT request {linked}"
+    else:
+        linked, words = None, in_language("en", lambda: str(dict(PLAN_REASONS)[choice]))
+    return linked, f"{words}: {typed}" if typed else words
+
+
 @bp.post("/plans/<reference>")
 @requires("dispatcher")
 def view_plan(reference: str) -> ResponseReturnValue:
@@ -135,12 +175,19 @@ def view_plan(reference: str) -> ResponseReturnValue:
     if plan is None:
         abort(404)
     form = ViewPlanForm()
+    offer_reasons(form, plan)
     if not form.validate_on_submit():
-        return render_template("console/plan_reason.html", plan=plan, form=form), 400
+        # Sent nothing but the token (a button that only opens): asked, not refused.
+        asked = not (form.csrf_token.errors or form.choice.raw_data or form.reason.raw_data)
+        if asked:
+            form.choice.errors, form.reason.errors = [], []
+        return render_template("console/plan_reason.html", plan=plan, form=form), 200 if asked else 400
+    linked, reason = reason_in_words(form)
     audit_action(
         audit.PLAN_VIEW,
         plan_reference=plan.reference,
-        reason=form.reason.data.strip(),
+        request_reference=linked,
+        reason=reason,
     )
     db.session.commit()
     person = plan.details.get("person", {})
@@ -163,7 +210,7 @@ def view_plan(reference: str) -> ResponseReturnValue:
         contacts=list(answers.get("people", {}).values()),
         sections={section.slug: section for section in sections},
         phones=[(for_display(phone.number), phone.role) for phone in plan.phones],
-        reason=form.reason.data,
+        reason=reason,
         now=now,
         withdraw_form=WithdrawPlanForm(formdata=None),
     )

@@ -2,52 +2,48 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, url_for
+from flask import abort, flash, g, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from sqlalchemy import select
 
 from portal.console import audit_action, bp, requires
-from portal.console.forms import DISPOSITIONS, ButtonForm, CloseForm, ManualRequestForm, NoteForm, ReplyForm
+from portal.console.forms import ButtonForm, CloseForm, ManualRequestForm, NoteForm, ReplyForm
+from portal.console.replaced import seat_token
 from portal.database import utcnow
-from portal.dispatch import alerts, texts
-from portal.dispatch.alerts import queue_texter_text
-from portal.dispatch.models import CitRequest, RequestMessage
+from portal.dispatch import alerts, display, requests, texts
+from portal.dispatch import queue as dispatch_queue
+from portal.dispatch.models import CitRequest
+from portal.dispatch.requests import RequestClosed
 from portal.extensions import db
-from portal.i18n import BY_CODE, LANGUAGES
+from portal.i18n import BY_CODE, LANGUAGES, current_language
 from portal.messaging.outbox import OutboundMessage
-from portal.phones import InvalidPhone, for_display, phone_index, to_e164
+from portal.phones import InvalidPhone, for_display
 
 
 def open_requests() -> list[CitRequest]:
-    query = (
-        select(CitRequest).where(CitRequest.status != "closed").order_by(CitRequest.created_at, CitRequest.id)
-    )
-    return list(db.session.scalars(query))
+    """Every request not closed, the unacknowledged first and oldest first."""
+    return dispatch_queue.waiting_requests()
 
 
 def alert_statuses(request_ids: list[int]) -> dict[int, list[OutboundMessage]]:
     """Each request's dispatch alerts, for their delivery status."""
-    found: dict[int, list[OutboundMessage]] = {request_id: [] for request_id in request_ids}
-    if request_ids:
-        query = select(OutboundMessage).where(
-            OutboundMessage.cit_request_id.in_(request_ids),
-            OutboundMessage.purpose.in_(("dispatch_alert", "fallback_alert")),
-        )
-        for message in db.session.scalars(query):
-            if message.cit_request_id is not None:
-                found[message.cit_request_id].append(message)
-    return found
+    return dispatch_queue.alerts_sent(request_ids)
 
 
 def queue_context() -> dict[str, object]:
-    waiting = open_requests()
+    now = utcnow()
+    rows = dispatch_queue.rows(now)
+    not_acknowledged = [row for row in rows if row.request.status == "open"]
+    overdue = sum(row.overdue for row in rows)
     return {
-        "requests": waiting,
-        "alerts": alert_statuses([item.id for item in waiting]),
-        "opted_out": alerts.opted_out_requests(waiting),
-        "now": utcnow(),
-        "newest": max((item.id for item in waiting), default=0),
+        "rows": rows,
+        "waiting": len(not_acknowledged),
+        "overdue": overdue,
+        "summary": dispatch_queue.summary(len(rows), len(not_acknowledged), overdue),
+        "title_prefix": dispatch_queue.title_prefix(len(not_acknowledged), overdue),
+        # For the sound: a new request nobody has, or a texter's new text.
+        "newest": max((row.request.id for row in not_acknowledged), default=0),
+        "newest_text": max((row.unread_text or 0 for row in rows), default=0),
         "languages": BY_CODE,
     }
 
@@ -55,7 +51,7 @@ def queue_context() -> dict[str, object]:
 @bp.get("/")
 @requires("dispatcher")
 def queue() -> ResponseReturnValue:
-    return render_template("console/queue.html", **queue_context())
+    return render_template("console/queue.html", seat=seat_token(g.console_user), **queue_context())
 
 
 @bp.get("/queue/rows")
@@ -66,51 +62,73 @@ def queue_rows() -> ResponseReturnValue:
 
 
 def find_request(reference: str) -> CitRequest:
-    found: CitRequest | None = db.session.scalar(select(CitRequest).where(CitRequest.reference == reference))
+    found = requests.find(reference)
     if found is None:
         abort(404)
     return found
 
 
-@bp.get("/requests/<reference>")
-@requires("dispatcher")
-def request_page(reference: str) -> ResponseReturnValue:
-    item = find_request(reference)
-    reply_form = ReplyForm()
-    reply_form.template.choices = [
-        (key, texts.dispatcher_reply("en", key)) for key in texts.DISPATCHER_REPLIES
-    ]
+# A refused close comes back with what was typed (in the signed session, like the
+# flashed message): the dispatcher never types the CAD number twice.
+CLOSE_DRAFT = "close_draft"
+
+
+def reply_form(**options: object) -> ReplyForm:
+    """The dispatcher's short texts, shown in the console's language (sent in the texter's)."""
+    form = ReplyForm(**options)
+    here = current_language().code
+    form.template.choices = [(key, texts.dispatcher_reply(here, key)) for key in texts.DISPATCHER_REPLIES]
+    return form
+
+
+def render_request(
+    item: CitRequest, *, note_form: NoteForm | None = None, close_form: CloseForm | None = None
+) -> str:
+    if close_form is None:
+        draft = session.pop(CLOSE_DRAFT, None)
+        close_form = CloseForm(formdata=None)
+        if isinstance(draft, dict) and draft.get("reference") == item.reference:
+            close_form = CloseForm(formdata=None, data=draft.get("data") or {})
+            close_form.disposition.errors = list(draft.get("errors") or [])
     return render_template(
         "console/request.html",
         item=item,
-        alerts=alert_statuses([item.id])[item.id],
+        texts_sent=requests.texts_sent(item),
         callback=for_display(item.callback_number) if item.callback_number else None,
         opted_out=alerts.texter_opted_out(item),
         language=BY_CODE[item.language],
-        button=ButtonForm(),
-        note_form=NoteForm(),
-        reply_form=reply_form,
-        close_form=CloseForm(),
-        dispositions=dict(DISPOSITIONS),
+        button=ButtonForm(formdata=None),
+        note_form=note_form or NoteForm(formdata=None),
+        reply_form=reply_form(formdata=None),
+        close_form=close_form,
+        status_words=display.STATUSES,
+        disposition_words=display.disposition_words,
+        purpose_words=display.purpose_words,
+        delivery_words=display.delivery_words,
+        phone=for_display,
         now=utcnow(),
     )
 
 
-def changed(item: CitRequest, action: str, *, done: bool) -> ResponseReturnValue:
+@bp.get("/requests/<reference>")
+@requires("dispatcher")
+def request_page(reference: str) -> ResponseReturnValue:
+    return render_request(find_request(reference))
+
+
+def changed(item: CitRequest, action: str, *, done: bool, anchor: str | None = None) -> ResponseReturnValue:
     """Back to the request's page; the audit trail records only what was really done."""
     if done:
         audit_action(action, request_reference=item.reference)
     db.session.commit()
-    return redirect(url_for("console.request_page", reference=item.reference))
+    return redirect(url_for("console.request_page", reference=item.reference, _anchor=anchor))
 
 
 @bp.post("/requests/<reference>/acknowledge")
 @requires("dispatcher")
 def acknowledge(reference: str) -> ResponseReturnValue:
     item = find_request(reference)
-    done = ButtonForm().validate_on_submit() and item.status == "open"
-    if done:
-        alerts.acknowledge(item, g.console_user.display_name)
+    done = ButtonForm().validate_on_submit() and requests.acknowledge(item, g.console_user.display_name)
     return changed(item, "request.acknowledge", done=done)
 
 
@@ -119,33 +137,27 @@ def acknowledge(reference: str) -> ResponseReturnValue:
 def add_note(reference: str) -> ResponseReturnValue:
     item = find_request(reference)
     form = NoteForm()
-    done = form.validate_on_submit()
-    if done:
-        item.messages.append(
-            RequestMessage(direction="note", body=form.note.data, author=g.console_user.display_name)
-        )
+    if form.validate_on_submit():
+        done = requests.add_note(item, form.note.data, g.console_user.display_name)
+    elif (form.note.data or "").strip():
+        # Too long: shown again with every word, never dropped by a redirect.
+        db.session.commit()
+        return render_request(item, note_form=form), 400
     else:
+        done = False
+    if not done:
         flash(_("Write a note first."), "error")
-    return changed(item, "request.note", done=done)
-
-
-def text_texter(item: CitRequest, body: str) -> bool:
-    """Text the texter (unless they opted out) and keep the text in the request's thread."""
-    if not queue_texter_text(item, body):
-        return False
-    item.messages.append(RequestMessage(direction="out", body=body, author=g.console_user.display_name))
-    return True
+    return changed(item, "request.note", done=done, anchor=None if done else "note")
 
 
 @bp.post("/requests/<reference>/reply")
 @requires("dispatcher")
 def reply(reference: str) -> ResponseReturnValue:
     item = find_request(reference)
-    form = ReplyForm()
-    form.template.choices = [(key, key) for key in texts.DISPATCHER_REPLIES]
+    form = reply_form()
     done = False
     if form.validate_on_submit():
-        done = text_texter(item, texts.dispatcher_reply(item.language, form.template.data))
+        done = requests.reply(item, form.template.data, g.console_user.display_name)
         if done:
             flash(_("The text is on its way."), "success")
         else:
@@ -160,21 +172,36 @@ def reply(reference: str) -> ResponseReturnValue:
 def close(reference: str) -> ResponseReturnValue:
     item = find_request(reference)
     form = CloseForm()
-    done = form.validate_on_submit() and item.status != "closed"
-    if form.errors:
-        flash(next(iter(form.errors.values()))[0], "error")  # the form's own, translated
-    if done:
-        item.status = "closed"
-        item.closed_at = utcnow()
-        item.closed_by = g.console_user.display_name
-        item.disposition = form.disposition.data
-        item.cad_number = (form.cad_number.data or "").strip() or None
-        if item.acknowledged_at is None:
-            item.acknowledged_at, item.acknowledged_by = item.closed_at, item.closed_by
-        if form.text_texter.data == "yes":
-            text_texter(item, texts.request_closed(item.language, item.reference))
-        flash(_("Request %(reference)s is closed.", reference=item.reference), "success")
-    return changed(item, "request.close", done=done)
+    done = False
+    if form.validate_on_submit():
+        try:
+            requests.close(
+                item,
+                disposition=form.disposition.data,
+                cad_number=form.cad_number.data,
+                tell_texter=form.text_texter.data == "yes",
+                by=g.console_user.display_name,
+            )
+        except RequestClosed:
+            flash(_("Request %(reference)s was already closed.", reference=item.reference), "error")
+        else:
+            done = True
+            flash(_("Request %(reference)s is closed.", reference=item.reference), "success")
+    else:
+        errors = [
+            str(error) for name, found in form.errors.items() if name != "csrf_token" for error in found
+        ]
+        flash(errors[0] if errors else _("The request could not be closed: try again."), "error")
+        session[CLOSE_DRAFT] = {
+            "reference": item.reference,
+            "data": {
+                "disposition": form.disposition.data if form.disposition.data in display.DISPOSITIONS else "",
+                "cad_number": (form.cad_number.data or "")[:200],
+                "text_texter": form.text_texter.data if form.text_texter.data in ("yes", "no") else "yes",
+            },
+            "errors": [str(error) for error in form.disposition.errors],
+        }
+    return changed(item, "request.close", done=done, anchor=None if done else "close")
 
 
 @bp.route("/requests/new", methods=["GET", "POST"])
@@ -184,29 +211,16 @@ def new_request() -> ResponseReturnValue:
     form = ManualRequestForm()
     form.language.choices = [(language.code, language.english_name) for language in LANGUAGES]
     if form.validate_on_submit():
-        callback = None
-        if form.callback.data:
-            try:
-                callback = to_e164(form.callback.data)
-            except InvalidPhone:
-                form.callback.errors = [_("Enter a phone number like (314) 555-0100.")]
-        if not form.callback.errors:
-            item = CitRequest(
-                source="voice",
-                callback_number=callback,
-                callback_index=phone_index(callback) if callback else None,
+        try:
+            item = requests.open_by_hand(
+                location=form.location.data,
+                callback=form.callback.data,
                 language=form.language.data,
-                location=form.location.data.strip(),
-                location_source="console",
-                status="acknowledged",
-                acknowledged_at=utcnow(),
-                acknowledged_by=g.console_user.display_name,
+                note=form.note.data,
+                by=g.console_user.display_name,
             )
-            if form.note.data:
-                item.messages = [
-                    RequestMessage(direction="note", body=form.note.data, author=g.console_user.display_name)
-                ]
-            db.session.add(item)
-            db.session.flush()
+        except InvalidPhone:
+            form.callback.errors = [_("Enter a phone number like (314) 555-0100.")]
+        else:
             return changed(item, "request.create", done=True)
     return render_template("console/new_request.html", form=form)
