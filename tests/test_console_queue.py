@@ -227,7 +227,7 @@ def test_times_are_st_louis_time_with_the_date(dispatcher: FlaskClient, console:
     assert "11/22/26, 9:30 PM" in page and "11/23/26" not in page
 
 
-def test_a_new_text_from_the_texter_is_marked_until_a_dispatcher_works_on_the_request(
+def test_a_new_text_from_the_texter_is_marked_until_a_dispatcher_opens_the_request(
     dispatcher: FlaskClient, console: Flask
 ) -> None:
     texter = console.test_client()
@@ -249,12 +249,17 @@ def test_a_new_text_from_the_texter_is_marked_until_a_dispatcher_works_on_the_re
     newest = re.search(r'data-newest-text="(\d+)"', page)
     assert newest and int(newest.group(1)) > 0, "the sound's cue for a new text"
 
-    token = csrf_token(dispatcher, f"/console/requests/{reference}")
-    dispatcher.post(f"/console/requests/{reference}/acknowledge", data={"csrf_token": token})
+    token = csrf_token(dispatcher, "/console/")
+    dispatcher.post(
+        f"/console/requests/{reference}/acknowledge",
+        data={"csrf_token": token},
+        headers={"HX-Request": "true"},
+    )
+    dispatcher.get(f"/console/requests/{reference}", headers={"HX-Request": "true"})  # htmx following it
     page = dispatcher.get(ROWS, headers=POLL).get_data(as_text=True)
     assert "New message from texter" in page, "acknowledging from the queue is no reading"
 
-    dispatcher.post(f"/console/requests/{reference}/note", data={"csrf_token": token, "note": "Called back"})
+    assert dispatcher.get(f"/console/requests/{reference}").status_code == 200  # a dispatcher opens it
     assert "New message from texter" not in dispatcher.get(ROWS, headers=POLL).get_data(as_text=True)
 
     send_text(texter, "he left the house")

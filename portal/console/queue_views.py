@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, session, url_for
+from flask import abort, flash, g, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -113,7 +113,12 @@ def render_request(
 @bp.get("/requests/<reference>")
 @requires("dispatcher")
 def request_page(reference: str) -> ResponseReturnValue:
-    return render_request(find_request(reference))
+    item = find_request(reference)
+    # htmx follows an acknowledge from the queue's row to this page: that opens nothing.
+    if not request.headers.get("HX-Request"):
+        requests.mark_opened(item)
+        db.session.commit()
+    return render_request(item)
 
 
 def changed(item: CitRequest, action: str, *, done: bool, anchor: str | None = None) -> ResponseReturnValue:

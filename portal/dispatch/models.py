@@ -46,6 +46,9 @@ class CitRequest(db.Model):  # type: ignore[name-defined,misc]
     # Nobody acknowledged in time: alerts sent again and supervisors alerted.
     supervisors_alerted_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When a dispatcher last opened the request's page: the texter's messages after it
+    # are marked "new" in the queue (acknowledging from the queue's row opens nothing).
+    dispatch_opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     acknowledged_by: Mapped[str | None] = mapped_column(String(300))
     closed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     closed_by: Mapped[str | None] = mapped_column(String(300))

@@ -12,9 +12,8 @@ from datetime import datetime, timedelta
 from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import ngettext
-from sqlalchemy import case, func, select
+from sqlalchemy import case, select
 
-from portal.audit import AuditEvent
 from portal.dispatch import alerts
 from portal.dispatch.models import CitRequest, RequestMessage
 from portal.extensions import db
@@ -24,8 +23,6 @@ from portal.settings import Settings
 # The texts that opened a request are stored with it, within a fraction of a second; a
 # text later than this is news. (No column says which texts opened the request.)
 OPENED_WITH = timedelta(seconds=1)
-# Done from the queue's own rows: says nothing about the request's texts being read.
-NOT_A_LOOK = ("request.acknowledge",)
 
 
 @dataclass(frozen=True)
@@ -175,35 +172,15 @@ def delivery(item: CitRequest, sent: list[OutboundMessage]) -> Delivery:
 
 
 def unread_texts(waiting: list[CitRequest]) -> dict[int, int]:
-    """The texter's newest text that no dispatcher has looked at, by request id.
-
-    Nothing records when a dispatcher opens a request, so the audit trail stands in: a
-    text is read once a dispatcher did something on the request's page after it came (a
-    note, a reply, the plan opened for it). Acknowledging is not enough: the queue's
-    rows do it too.
-    """
-    opened = {item.id: item.created_at for item in waiting}
+    """The texter's newest text that came after a dispatcher last opened the request
+    (or, never opened, after the first text), by request id."""
+    seen = {item.id: item.dispatch_opened_at or item.created_at + OPENED_WITH for item in waiting}
     newest: dict[int, tuple[datetime, int]] = {}
-    if opened:
+    if seen:
         texts = select(RequestMessage.cit_request_id, RequestMessage.at, RequestMessage.id).where(
-            RequestMessage.cit_request_id.in_(opened), RequestMessage.direction == "in"
+            RequestMessage.cit_request_id.in_(seen), RequestMessage.direction == "in"
         )
         for request_id, at, message_id in db.session.execute(texts):
-            if at > opened[request_id] + OPENED_WITH and (at, message_id) > newest.get(request_id, (at, 0)):
+            if at > seen[request_id] and (at, message_id) > newest.get(request_id, (at, 0)):
                 newest[request_id] = (at, message_id)
-    references = {item.reference: item.id for item in waiting if item.id in newest}
-    if references:
-        looks = (
-            select(AuditEvent.request_reference, func.max(AuditEvent.at))
-            .where(
-                AuditEvent.request_reference.in_(references),
-                AuditEvent.actor_id.is_not(None),
-                AuditEvent.action.not_in(NOT_A_LOOK),
-            )
-            .group_by(AuditEvent.request_reference)
-        )
-        for reference, looked_at in db.session.execute(looks):
-            looked = references.get(reference or "")
-            if looked is not None and looked_at is not None and looked_at >= newest[looked][0]:
-                del newest[looked]
     return {request_id: message_id for request_id, (_at, message_id) in newest.items()}

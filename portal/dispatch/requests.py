@@ -83,6 +83,11 @@ def open_by_hand(
     return request
 
 
+def mark_opened(request: CitRequest) -> None:
+    """A dispatcher has the request's page in front of them: its texts so far are read."""
+    request.dispatch_opened_at = utcnow()
+
+
 def acknowledge(request: CitRequest, by: str) -> bool:
     """A dispatcher has the request; the texter is told so, once."""
     if request.status != "open":

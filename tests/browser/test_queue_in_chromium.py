@@ -237,7 +237,7 @@ def test_the_sound_toggle_says_what_is_true_and_is_remembered(
     secret = make_user(live_app, "sound@example.org", "dispatcher")
     sign_in_page(page, live_server, "sound@example.org", secret)
     toggle, note = page.locator("#sound-toggle"), page.locator("#sound-note")
-    assert page.locator(".portal-sound button:visible").count() == 1, "one control, not two"
+    expect(page.locator(".portal-sound button:visible")).to_have_count(1)  # one control, not two
 
     # On unless turned off here, but a browser holds sound until a click on the page:
     # until then the toggle says it is off, and why.
