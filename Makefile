@@ -45,8 +45,8 @@ run: $(INSTALLED) catalogues
 	trap 'kill 0' INT TERM EXIT; $(FLASK) worker & $(FLASK) run --host 127.0.0.1 --port 5000
 
 test: $(INSTALLED) catalogues lint
-	# Two processes: the browser tests and the chaos tests run side by side.
-	$(BIN)/pytest -n 2 --dist loadfile
+	# Four processes on two cores: the chaos and browser tests spend most of their time waiting.
+	$(BIN)/pytest -n 4 --dist loadfile
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check portal tests
