@@ -11,8 +11,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from babel import Locale
 from flask import Blueprint, Flask, Response, current_app, g, request
+from flask_babel import get_locale, gettext
 from markupsafe import Markup
+
+from portal.text_language import language_of_writing
 
 LANGUAGE_COOKIE = "lang"
 View = TypeVar("View", bound=Callable[..., Any])
@@ -128,10 +132,23 @@ def left_to_right(text: str) -> Markup:
     return Markup('<bdi dir="ltr" class="portal-nowrap">{}</bdi>').format(text)
 
 
+def written_in(text: str) -> Markup:
+    """ "(written in Spanish)" after a family's answer in a language other than the page's,
+    so the officer knows to find a reader for it; nothing when it cannot be told."""
+    code = language_of_writing(text)
+    if code is None or code == current_language().code:
+        return Markup("")
+    name = Locale.parse(BY_CODE[code].catalogue).get_language_name(get_locale())
+    return Markup(' <span class="portal-written-in">{}</span>').format(
+        gettext("(written in %(language)s)", language=name)
+    )
+
+
 def init_app(app: Flask) -> None:
     from portal import times
 
     app.jinja_env.filters["ltr"] = left_to_right
+    app.jinja_env.filters["written_in"] = written_in
     # Every time a person reads, in the agency's time zone (portal/times.py). Flask-Babel's
     # own date filters give way to the same helpers, so no page can show a UTC time.
     app.jinja_env.filters["localtime"] = app.jinja_env.filters["datetimeformat"] = times.local_datetime

@@ -25,6 +25,11 @@ def _pattern(text: str) -> re.Pattern[str]:
     return re.compile(".+?".join(re.escape(piece) for piece in pieces), re.S)
 
 
+def _telling(text: str) -> bool:
+    """Enough words of its own to tell a language: "%(total)s: %(waiting)s" fits any text."""
+    return len(re.sub(r"\W", "", PLACEHOLDER.sub("", text))) >= 8
+
+
 @lru_cache(maxsize=1)
 def _known() -> list[tuple[str, str, re.Pattern[str]]]:
     """(language, English source, pattern) for every entry of every catalogue."""
@@ -34,10 +39,10 @@ def _known() -> list[tuple[str, str, re.Pattern[str]]]:
             sources = [entry.msgid, entry.msgid_plural] if entry.msgid_plural else [entry.msgid]
             translations = list(entry.msgstr_plural.values()) if entry.msgid_plural else [entry.msgstr]
             for translation in translations:
-                if translation:
+                if _telling(translation):
                     known.append((language, entry.msgid, _pattern(translation)))
             if language == "es":  # English, once
-                known += [("en", entry.msgid, _pattern(source)) for source in sources]
+                known += [("en", entry.msgid, _pattern(source)) for source in sources if _telling(source)]
     return known
 
 

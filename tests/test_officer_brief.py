@@ -13,11 +13,13 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from PIL import Image
+from sqlalchemy import select
 
 from portal.dispatch.alerts import alert_text
 from portal.dispatch.models import CitRequest
 from portal.extensions import db
 from portal.messaging.segments import is_gsm7, segment_count
+from portal.plans.models import CrisisPlan
 from portal.plans.services import file_plan
 from tests.console_helpers import csrf_token, make_user, sign_in
 
@@ -219,3 +221,17 @@ def test_the_dispatch_alert_says_who_filed_and_nothing_more(
     assert is_gsm7(body) and segment_count(body) <= 2
     for detail in ("Jordan", "Tall", "ASL", "Deaf", "Quiet", "1985"):
         assert detail not in body
+
+
+def test_family_text_in_another_language_is_marked_with_it(
+    dispatcher: FlaskClient, migrated_app: Flask
+) -> None:
+    reference = new_plan(migrated_app, born=date(1990, 1, 1))
+    spanish = "No le grite, no lo toque y apague las sirenas cerca de la casa"
+    with migrated_app.app_context():
+        plan = db.session.scalars(select(CrisisPlan).where(CrisisPlan.reference == reference)).one()
+        plan.details = {**plan.details, "crisis": {**plan.details["crisis"], "what_to_avoid": spanish}}
+        db.session.commit()
+    page = brief(dispatcher, reference)
+    assert spanish in page and "(written in Spanish)" in page
+    assert page.count("(written in") == 1, "English answers carry no mark"

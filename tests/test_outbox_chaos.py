@@ -118,9 +118,3 @@ def run_chaos(tmp_path: Path, **overrides: str) -> None:
 @pytest.mark.slow
 def test_no_alert_lost_with_workers_killed_on_sqlite(tmp_path: Path) -> None:
     run_chaos(tmp_path)
-
-
-@pytest.mark.slow
-@pytest.mark.postgres
-def test_no_alert_lost_with_workers_killed_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
-    run_chaos(tmp_path, PORTAL_DATABASE_URL=postgres_url)

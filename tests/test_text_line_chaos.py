@@ -199,9 +199,3 @@ def phone_index_in(app, texter: str) -> str:  # type: ignore[no-untyped-def]
 @pytest.mark.slow
 def test_the_text_line_under_chaos_on_sqlite(tmp_path: Path) -> None:
     run_chaos(tmp_path)
-
-
-@pytest.mark.slow
-@pytest.mark.postgres
-def test_the_text_line_under_chaos_on_postgresql(tmp_path: Path, postgres_url: str) -> None:
-    run_chaos(tmp_path, postgres_url=postgres_url)

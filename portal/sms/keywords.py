@@ -9,9 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from functools import cache, lru_cache
-from pathlib import Path
 
-import py3langid
 import stopwordsiso
 
 # Carrier keywords are never CIT keywords (DESIGN.md, SMS texts).
@@ -133,46 +131,6 @@ def carrier_word(text: str) -> str | None:
     """STOP, START, HELP... when the text is only that word (punctuation ignored)."""
     folded = fold(text)
     return folded if folded in OPT_OUT | OPT_IN | INFO else None
-
-
-def language_of_script(text: str) -> str | None:
-    """Arabic and Chinese are told apart by their script; Latin scripts are not guessed."""
-    for char in text:
-        if "\u0600" <= char <= "\u06ff":
-            return "ar"
-        if "\u4e00" <= char <= "\u9fff":
-            return "zh"
-    return None
-
-
-# Bosnian is written like Croatian and Serbian: the identifier names any of the three.
-_IDENTIFIED = {"en": "en", "es": "es", "bs": "bs", "hr": "bs", "sr": "bs", "vi": "vi"}
-_IDENTIFIER_SURE = 0.8  # below this, a short text's language is not guessed
-_IDENTIFIER_MIN_WORDS = 4
-
-
-@lru_cache(maxsize=1)
-def _identifier() -> py3langid.langid.LanguageIdentifier:
-    model = Path(py3langid.langid.MODEL_DIR) / py3langid.langid.MODEL_FILE
-    identifier = py3langid.langid.LanguageIdentifier.from_modelpath(model, norm_probs=True)
-    identifier.set_languages(list(_IDENTIFIED))
-    return identifier
-
-
-def language_of_sentence(text: str) -> str | None:
-    """A Latin-script text's language, when it has enough words to tell and the
-    identifier is sure ("mi hijo esta muy mal"); None for "hurry" or "ok ok". Give it
-    the text without its place: street names are no language's words."""
-    words = [word for word in text.split() if not any(char.isdigit() for char in word)]
-    if len(words) < _IDENTIFIER_MIN_WORDS:
-        return None
-    sure: dict[str, float] = {}
-    for language, probability in _identifier().rank(" ".join(words).lower()):
-        if language in _IDENTIFIED:
-            ours = _IDENTIFIED[language]
-            sure[ours] = sure.get(ours, 0.0) + probability
-    best = max(sure, key=lambda language: sure[language])
-    return best if sure[best] >= _IDENTIFIER_SURE else None
 
 
 @lru_cache(maxsize=1)

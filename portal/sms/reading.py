@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from portal.sms import keywords
 from portal.sms.places import find_place
+from portal.text_language import language_of_script, language_of_sentence
 
 # Twilio joins a long text into one Body of at most 1,600 characters; anything longer
 # is no text from a phone, and is read no further (it is still kept whole).
@@ -41,8 +42,8 @@ def read_text(body: str, streets: Collection[str]) -> Reading:
         carrier_word=keywords.carrier_word(read),
         switch=keywords.switch_word(read),
         keyword_language=keywords.keyword_language(read),
-        script_language=keywords.language_of_script(read),
-        sentence_language=keywords.language_of_sentence(read.replace(place, " ") if place else read),
+        script_language=language_of_script(read),
+        sentence_language=language_of_sentence(read.replace(place, " ") if place else read),
         place=place,
         plan_home=keywords.fold(read) == PLAN_HOME,
         only_a_call_for_help=keywords.is_only_a_call_for_help(read),

@@ -24,9 +24,9 @@ from portal.messaging.outbox import record_status
 from portal.phones import InvalidPhone, to_e164
 from portal.settings import Settings
 from portal.sms.conversation import handle_text
-from portal.sms.keywords import language_of_script
 from portal.sms.models import InboundMessage
 from portal.sms.reading import read_text
+from portal.text_language import language_of_script
 
 log = logging.getLogger(__name__)
 
