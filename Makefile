@@ -46,7 +46,7 @@ run: $(INSTALLED) catalogues
 
 test: $(INSTALLED) catalogues lint
 	# Four processes on two cores: the chaos and browser tests spend most of their time waiting.
-	$(BIN)/pytest -n 4 --dist loadfile
+	$(BIN)/pytest -n 4 --dist loadfile --durations=10
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check portal tests

@@ -320,12 +320,15 @@ class ReviewForm(FlaskForm):
     )
 
 
-class SignInForm(HoneypotMixin, FlaskForm):
-    number = StringField(
-        _l("Phone number"),
-        validators=[DataRequired(message=_l("Enter a phone number.")), phone_number],
-        description=_l("The phone of the person, or of whoever filed the plan."),
+def phone_field(label: Any, hint: Any) -> Any:
+    """A phone number to text a code to: required, and a real, dialable number."""
+    return StringField(
+        label, validators=[DataRequired(message=_l("Enter a phone number.")), phone_number], description=hint
     )
+
+
+class SignInForm(HoneypotMixin, FlaskForm):
+    number = phone_field(_l("Phone number"), _l("The phone of the person, or of whoever filed the plan."))
 
 
 class PhotoForm(FlaskForm):
@@ -342,19 +345,11 @@ class ButtonForm(FlaskForm):
 
 
 class PersonPhoneForm(HoneypotMixin, FlaskForm):
-    number = StringField(
-        _l("Your phone number"),
-        validators=[DataRequired(message=_l("Enter a phone number.")), phone_number],
-        description=_l("The phone that got the text message."),
-    )
+    number = phone_field(_l("Your phone number"), _l("The phone that got the text message."))
 
 
 class PersonNewCodeForm(PersonPhoneForm):
-    number = StringField(
-        _l("Your phone number"),
-        validators=[DataRequired(message=_l("Enter a phone number.")), phone_number],
-        description=_l("Your own mobile phone."),
-    )
+    number = phone_field(_l("Your phone number"), _l("Your own mobile phone."))
 
 
 class PersonAnswerForm(FlaskForm):
