@@ -54,3 +54,11 @@ def sign_in(app: Flask, client: FlaskClient, email: str, secret: str, *, code: s
             "code": code or pyotp.TOTP(secret).now(),
         },
     )
+
+
+def signed_in_dispatcher(app: Flask, email: str = "dee@example.org") -> FlaskClient:
+    """A test client signed in to the console as a dispatcher (password and code)."""
+    client = app.test_client()
+    secret = make_user(app, email, "dispatcher")
+    assert sign_in(app, client, email, secret).status_code == 302
+    return client

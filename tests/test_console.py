@@ -19,7 +19,7 @@ from portal.dispatch.models import CitRequest
 from portal.extensions import db
 from portal.messaging.outbox import OutboundMessage
 from portal.plans.services import file_plan
-from tests.console_helpers import PASSWORD, csrf_token, make_user, sign_in
+from tests.console_helpers import PASSWORD, csrf_token, make_user, sign_in, signed_in_dispatcher
 from tests.text_line_helpers import TEXTER, send_text
 
 SAMPLE = {"reference": "R-WWWWWW", "user_id": "1", "token": "nothing"}
@@ -32,10 +32,7 @@ def console(migrated_app: Flask) -> Flask:
 
 @pytest.fixture
 def dispatcher(console: Flask) -> FlaskClient:
-    client = console.test_client()
-    secret = make_user(console, "dee@example.org", "dispatcher")
-    assert sign_in(console, client, "dee@example.org", secret).status_code == 302
-    return client
+    return signed_in_dispatcher(console)
 
 
 def console_routes(app: Flask) -> list[tuple[str, str, str]]:

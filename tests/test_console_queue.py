@@ -21,7 +21,7 @@ from portal.dispatch.models import CitRequest, OptOut, RequestMessage
 from portal.extensions import db
 from portal.messaging.outbox import OutboundMessage
 from portal.phones import phone_index
-from tests.console_helpers import csrf_token, make_user, sign_in
+from tests.console_helpers import csrf_token, make_user, sign_in, signed_in_dispatcher
 from tests.text_line_helpers import send_text
 
 ST_LOUIS = ZoneInfo("America/Chicago")  # agency.toml
@@ -135,9 +135,7 @@ def console(migrated_app: Flask) -> Flask:
 
 @pytest.fixture
 def dispatcher(console: Flask) -> FlaskClient:
-    client = console.test_client()
-    assert sign_in(console, client, "dee@example.org", make_user(console, "dee@example.org", "dispatcher"))
-    return client
+    return signed_in_dispatcher(console)
 
 
 def test_the_unacknowledged_come_first_oldest_first_and_overdue_in_words(

@@ -21,7 +21,7 @@ from portal.extensions import db
 from portal.messaging.segments import is_gsm7, segment_count
 from portal.plans.models import CrisisPlan
 from portal.plans.services import file_plan
-from tests.console_helpers import csrf_token, make_user, sign_in
+from tests.console_helpers import csrf_token, signed_in_dispatcher
 
 # portal/agency.toml: the agency is in St. Louis.
 AGENCY_ZONE = ZoneInfo("America/Chicago")
@@ -95,10 +95,7 @@ def new_plan(
 
 @pytest.fixture
 def dispatcher(migrated_app: Flask) -> FlaskClient:
-    client = migrated_app.test_client()
-    secret = make_user(migrated_app, "dee@example.org", "dispatcher")
-    assert sign_in(migrated_app, client, "dee@example.org", secret).status_code == 302
-    return client
+    return signed_in_dispatcher(migrated_app)
 
 
 def brief(dispatcher: FlaskClient, reference: str) -> str:

@@ -20,7 +20,7 @@ from portal.extensions import db
 from portal.plans.models import CrisisPlan, PlanNameIndex
 from portal.plans.names import name_words, plan_keys, search_keys
 from portal.plans.services import file_plan, find_plan_by_reference, update_plan, withdraw_plan
-from tests.console_helpers import csrf_token, make_user, sign_in
+from tests.console_helpers import csrf_token, signed_in_dispatcher
 
 AN = ("Nguyễn Văn An", date(1972, 3, 4))
 DANIEL = ("Daniel Okafor-Brandt", date(1990, 6, 15))
@@ -51,10 +51,7 @@ def file(app: Flask, name: str, born: date, preferred: str = "", phone: str = "+
 
 @pytest.fixture
 def dispatcher(any_database_app: Flask) -> FlaskClient:
-    client = any_database_app.test_client()
-    secret = make_user(any_database_app, "dee@example.org", "dispatcher")
-    assert sign_in(any_database_app, client, "dee@example.org", secret).status_code == 302
-    return client
+    return signed_in_dispatcher(any_database_app)
 
 
 def search(client: FlaskClient, name: str = "", born: date | str | None = None, **other: str) -> str:

@@ -22,7 +22,7 @@ from portal.dispatch.models import CitRequest
 from portal.extensions import db
 from portal.messaging.outbox import OutboundMessage, queue_message
 from portal.plans.services import file_plan
-from tests.console_helpers import csrf_token, make_user, sign_in
+from tests.console_helpers import csrf_token, signed_in_dispatcher
 from tests.text_line_helpers import send_text
 
 PERSON = "+13145550177"  # the son's own, verified phone
@@ -38,10 +38,7 @@ def console(migrated_app: Flask) -> Flask:
 
 @pytest.fixture
 def dispatcher(console: Flask) -> FlaskClient:
-    client = console.test_client()
-    secret = make_user(console, "dee@example.org", "dispatcher")
-    assert sign_in(console, client, "dee@example.org", secret).status_code == 302
-    return client
+    return signed_in_dispatcher(console)
 
 
 def plan_with_phones(console: Flask) -> str:
