@@ -128,7 +128,8 @@ def test_twenty_five_requests_on_one_screen(
     sign_in_page(page, live_server, "night@example.org", secret)
     reply = send_text(live_app.test_client(), "PIN 4500 Lindell Blvd", sender=TEXTER).get_data(as_text=True)
     texted = re.search(r"R-[2-9A-Z]{6}", reply).group(0)  # type: ignore[union-attr]
-    expect(rows(page)).to_have_count(25, timeout=3000)
+    # The console polls every 2 s; a loaded CI machine can take a few more to answer.
+    expect(rows(page)).to_have_count(25, timeout=10_000)
     expect(page.locator("#queue-summary")).to_have_text(
         "25 requests not closed: 19 not acknowledged, 12 overdue"
     )
