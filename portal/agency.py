@@ -21,7 +21,7 @@ PARTNER_KINDS: dict[str, LazyString] = {
     ),
     "family_support": _l(
         "Free classes and support groups for people living with mental illness and their "
-        "families. People who have been there help you."
+        "families. People who have lived through the same thing help you."
     ),
     "care_provider": _l(
         "Mental health care: counseling, medication and help after a crisis. Works with "
@@ -47,14 +47,20 @@ class Partner:
 
 @dataclass(frozen=True)
 class Agency:
+    campaign_name: str
     region: str
     timezone: str
-    cit_officers: str
+    cit_officers: int
     training_hours: int
     program_contact_name: str
     program_contact_phone: str
     program_contact_email: str
     partners: tuple[Partner, ...]
+
+    @property
+    def has_program_contact(self) -> bool:
+        return bool(self.program_contact_phone or self.program_contact_email)
+
     # The region's streets, which help the text line tell "Grand and Olive" (a place)
     # from "crying and yelling"; a street not listed is still read by its type or number.
     streets: tuple[str, ...] = ()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from babel import Locale
+from babel.numbers import format_decimal
 from flask import Blueprint, Flask, Response, current_app, g, request
 from flask_babel import get_locale, gettext
 from markupsafe import Markup
@@ -132,6 +133,18 @@ def left_to_right(text: str) -> Markup:
     return Markup('<bdi dir="ltr" class="portal-nowrap">{}</bdi>').format(text)
 
 
+# Numbers are written as our readers write them: Spanish readers here learned US (or
+# Mexican) conventions, 2,200; Bosnian and Vietnamese use the comma as the decimal mark
+# and write 2.200, which neither may ever read as "2.2".
+_NUMBER_LOCALES = {"en": "en_US", "es": "es_US"}
+
+
+def whole_number(number: int) -> str:
+    """A whole number as the page's readers write it: 2,200 or 2.200."""
+    language = current_language()
+    return format_decimal(number, locale=_NUMBER_LOCALES.get(language.code, language.catalogue))
+
+
 def written_in(text: str) -> Markup:
     """ "(written in Spanish)" after a family's answer in a language other than the page's,
     so the officer knows to find a reader for it; nothing when it cannot be told."""
@@ -149,6 +162,7 @@ def init_app(app: Flask) -> None:
 
     app.jinja_env.filters["ltr"] = left_to_right
     app.jinja_env.filters["written_in"] = written_in
+    app.jinja_env.filters["whole_number"] = whole_number
     # Every time a person reads, in the agency's time zone (portal/times.py). Flask-Babel's
     # own date filters give way to the same helpers, so no page can show a UTC time.
     app.jinja_env.filters["localtime"] = app.jinja_env.filters["datetimeformat"] = times.local_datetime

@@ -119,15 +119,59 @@ def test_a_missing_page_answers_in_the_language_of_its_prefix(client: FlaskClien
     assert "Page not found" not in body
 
 
-def test_the_text_line_page_shows_the_line_number_as_residents_write_it(tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.fixture
+def line_client(tmp_path):  # type: ignore[no-untyped-def]
+    """A site whose CIT text line has a number."""
     from portal import create_app
     from tests.conftest import make_environ
 
     environ = make_environ(tmp_path, TWILIO_FROM_NUMBER="+13145550100")
-    client = create_app({"TESTING": True}, environ=environ).test_client()
-    body = client.get("/text-line").get_data(as_text=True)
-    assert 'href="tel:3145550100"' in body or 'href="tel:+13145550100"' in body
+    return create_app({"TESTING": True}, environ=environ).test_client()
+
+
+@pytest.mark.parametrize(
+    ("prefix", "keyword"), [("", "PIN"), ("/es", "AYUDA"), ("/ar", "%D9%85%D8%B3%D8%A7%D8%B9%D8%AF%D8%A9")]
+)
+def test_the_text_line_number_opens_a_text_with_the_keyword_typed(
+    line_client, prefix: str, keyword: str
+) -> None:  # type: ignore[no-untyped-def]
+    body = line_client.get(f"{prefix}/text-line").get_data(as_text=True)
+    # Tapping the number on a phone opens a text (someone who cannot talk must never be
+    # put into a voice call), with the language's own keyword and a space already typed.
+    assert f'href="sms:+13145550100?body={keyword}%20"' in body
+    assert "tel:3145550100" not in body and "tel:+13145550100" not in body
     assert "(314) 555-0100" in body
+    # The number comes before the explanation: on a phone it is on the first screen.
+    assert body.index("(314) 555-0100") < body.index("How it works" if not prefix else "usa-process-list")
+
+
+def test_with_a_number_the_text_line_is_offered(line_client) -> None:  # type: ignore[no-untyped-def]
+    home = line_client.get("/").get_data(as_text=True)
+    assert "Use the CIT text line" in home
+    assert "Read about the CIT text line" in line_client.get("/how-to-call").get_data(as_text=True)
+
+
+def test_without_a_number_the_text_line_is_never_offered(client: FlaskClient) -> None:
+    # The test app has no text line number: a texter sent there would find a dead end.
+    home = client.get("/").get_data(as_text=True)
+    assert "Use the CIT text line" not in home
+    assert 'href="/text-line"' not in home  # nor in the menus
+    how = client.get("/how-to-call").get_data(as_text=True)
+    assert "Read about the CIT text line" not in how
+    page = client.get("/text-line").get_data(as_text=True)
+    assert "call 911 and stay on the line" in page
+    assert "Text PIN and the address" not in page
+
+
+@pytest.mark.parametrize("prefix", ["", "/es", "/ar"])
+def test_911_and_988_are_one_tap_away(client: FlaskClient, prefix: str) -> None:
+    home = client.get(f"{prefix}/").get_data(as_text=True)
+    assert 'href="tel:911"' in home
+    assert 'href="tel:988"' in home and 'href="sms:988"' in home
+    help_page = client.get(f"{prefix}/help").get_data(as_text=True)
+    assert 'href="tel:911"' in help_page
+    assert 'href="tel:988"' in help_page and 'href="sms:988"' in help_page
+    assert 'href="tel:911"' in client.get(f"{prefix}/how-to-call").get_data(as_text=True)
 
 
 def test_an_unset_phone_number_is_never_shown(client: FlaskClient) -> None:

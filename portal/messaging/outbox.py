@@ -94,6 +94,10 @@ def queue_message(
     """Add a message to the outbox in the caller's transaction (not committed here)."""
     if sender not in SENDERS:
         raise ValueError(sender)
+    if sender == "notices":
+        # Codes and reminders say who they are from by the campaign's English name, in
+        # every language; translated, the "pin" read as "PIN code" in front of a code.
+        body = f"{current_app.extensions['agency'].campaign_name}: {body}"
     message = OutboundMessage(
         to_number=to,
         body=body,

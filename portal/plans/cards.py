@@ -6,7 +6,6 @@ from __future__ import annotations
 import base64
 import io
 from dataclasses import dataclass
-from urllib.parse import quote
 
 import qrcode
 import qrcode.image.svg
@@ -16,6 +15,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from portal.i18n import ENGLISH, Language
+from portal.links import sms_link
 
 
 @dataclass(frozen=True)
@@ -56,10 +56,9 @@ def text_line_uri(language: Language, reference: str) -> str | None:
 
 
 def sms_uri(text_line: str, keyword: str, reference: str) -> str:
-    """sms:+13145550100?body=PIN%20K7QM-3XPA (RFC 5724). A first text holding a CIT
-    keyword asks the line for a CIT officer; the language's own keyword gets replies in
-    that language, and the code tells dispatch which plan."""
-    return f"sms:{text_line}?body={quote(f'{keyword} {reference}', safe='')}"
+    """A text to the CIT line holding a CIT keyword and the plan's code: the language's own
+    keyword gets replies in that language, and the code tells dispatch which plan."""
+    return sms_link(text_line, f"{keyword} {reference}")
 
 
 def qr_data_uri(uri: str) -> str:

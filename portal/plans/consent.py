@@ -53,7 +53,7 @@ def person_confirmation_text(plan: CrisisPlan) -> str:
             # Translators: a text message (SMS): keep it as short as you can. It must keep
             # %(url)s and {code} exactly, and name nobody.
             _(
-                "Call for the Pin: a family member made a crisis plan for you, so that if 911 is "
+                "A family member made a crisis plan for you, so that if 911 is "
                 "called for you, a crisis-trained (CIT) officer knows what helps you. You decide: "
                 "see it, agree, ask for changes or delete it at %(url)s with code {code} (10 minutes).",
                 url=public_link("plans.confirm", lang_code=plan.language),
@@ -145,9 +145,7 @@ def confirm_new_code() -> ResponseReturnValue:
                 send_code(
                     number,
                     "confirm",
-                    _(
-                        "Call for the Pin: your code to see your crisis plan is {code}. It works for 10 minutes."
-                    ),
+                    _("Your code to see your crisis plan is {code}. It works for 10 minutes."),
                 )
                 db.session.commit()
             sessions.keep_number(SESSION_CONFIRM_PHONE, number)
@@ -227,7 +225,7 @@ def tell_filers_about_note(plan: CrisisPlan) -> None:
     """A text to whoever filed: the person left a note. The note itself is only on the page."""
     with force_locale(BY_CODE[plan.language].catalogue):
         body = _(
-            "Call for the Pin: the person crisis plan %(reference)s is about asked for "
+            "The person crisis plan %(reference)s is about asked for "
             "changes. Sign in to read their note: %(url)s",
             reference=plan.reference,
             url=public_link("plans.sign_in", lang_code=plan.language),

@@ -373,7 +373,7 @@ def send_code_or_explain(number: str, error_target: Any) -> bool:
         "verify",
         # Translators: a text message (SMS), kept short; keep {code} exactly.
         _(
-            "Call for the Pin: this phone is being added to a crisis plan. The code is {code} "
+            "This phone is being added to a crisis plan. The code is {code} "
             "(10 minutes). If you did not ask for it, ignore this text."
         ),
     )

@@ -160,7 +160,10 @@ class CareForm(HoneypotMixin, FlaskForm):
     preferred_hospitals = text(_l("Preferred hospital or crisis center"))
     avoided_hospitals = text(_l("Hospital or crisis center to avoid"))
     advance_directive = RadioField(
-        _l("Is there a psychiatric advance directive?"), choices=YES_NO_UNSURE, validators=[Optional()]
+        _l("Is there a psychiatric advance directive?"),
+        choices=YES_NO_UNSURE,
+        validators=[Optional()],
+        description=_l("A signed paper that says what care the person wants in a crisis."),
     )
     advance_directive_where = text(_l("Where is it kept?"), max_length=SHORT, area=False)
 

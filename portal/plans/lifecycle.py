@@ -46,7 +46,7 @@ def send_reminders() -> None:
 def remind(plan: CrisisPlan) -> None:
     with force_locale(BY_CODE[plan.language].catalogue):
         body = _(
-            "Call for the Pin: crisis plan %(reference)s ends on %(date)s. To keep it, sign in at %(url)s and confirm it.",
+            "Crisis plan %(reference)s ends on %(date)s. To keep it, sign in at %(url)s and confirm it.",
             reference=plan.reference,
             date=local_date(plan.expires_at),  # the agency's calendar, not UTC's
             url=public_link("plans.sign_in", lang_code=plan.language),

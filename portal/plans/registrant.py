@@ -68,7 +68,7 @@ def sign_in() -> ResponseReturnValue:
                 send_code(
                     number,
                     "sign_in",
-                    _("Call for the Pin: your sign-in code is {code}. It works for 10 minutes."),
+                    _("Your sign-in code is {code}. It works for 10 minutes."),
                 )
                 db.session.commit()
             sessions.keep_number(SESSION_PHONE, number)

@@ -180,7 +180,7 @@ def decline_plan(plan: CrisisPlan) -> int:
     filers = [phone.number for phone in plan.phones if phone.role == "filer"]
     with force_locale(BY_CODE[plan.language].catalogue):
         body = _(
-            "Call for the Pin: crisis plan %(reference)s is deleted. The person it was made for "
+            "Crisis plan %(reference)s is deleted. The person it was made for "
             "did not agree with it. Dispatch can no longer see it.",
             reference=plan.reference,
         )

@@ -17,6 +17,7 @@ from portal.i18n import (
     language_for_accept_header,
     localized_route,
 )
+from portal.links import sms_link
 from portal.phones import for_display
 
 bp = Blueprint("public", __name__)
@@ -28,20 +29,102 @@ class Page:
     rule: str
     title: LazyString
     nav_label: LazyString
+    # What search engines show under the title: what the page is for, in its language.
+    description: LazyString
 
 
 # In menu order. Each page's text is in templates/public/<endpoint>.html.
 PAGES = (
-    Page("home", "/", _l("Call for the pin"), _l("Home")),
-    Page("cit_officers", "/cit-officers", _l("What a CIT officer is"), _l("CIT officers")),
-    Page("how_to_call", "/how-to-call", _l("How to call for the pin"), _l("How to call")),
-    Page("what_happens_next", "/what-happens-next", _l("What happens next"), _l("What happens next")),
-    Page("crisis_plans", "/crisis-plans", _l("Crisis plans"), _l("Crisis plans")),
-    Page("text_line", "/text-line", _l("The CIT text line"), _l("Text line")),
-    Page("help", "/help", _l("Help and resources"), _l("Help and resources")),
-    Page("questions", "/questions", _l("Questions and answers"), _l("Questions")),
-    Page("privacy", "/privacy", _l("Privacy"), _l("Privacy")),
-    Page("accessibility", "/accessibility", _l("Accessibility"), _l("Accessibility")),
+    Page(
+        "home",
+        "/",
+        # Translators: the home page's title. "Call for the pin" is the English campaign
+        # slogan; write the plain action in your language ("ask 911 for a CIT officer"),
+        # never a word for "pin", which readers take for a PIN code or a badge.
+        _l("Call for the pin"),
+        _l("Home"),
+        _l(
+            "In a mental health crisis, call 911 and ask for a CIT officer: a police officer "
+            "trained to calm things down and help the person get care."
+        ),
+    ),
+    Page(
+        "cit_officers",
+        "/cit-officers",
+        _l("What a CIT officer is"),
+        _l("CIT officers"),
+        _l(
+            "Who CIT officers are, the extra crisis training they take, and how they help a person in a mental health crisis."
+        ),
+    ),
+    Page(
+        "how_to_call",
+        "/how-to-call",
+        _l("How to call for the pin"),
+        _l("How to call"),
+        _l(
+            "How to ask 911 for a CIT officer: the sentence to say, what to have ready and what to do while you wait."
+        ),
+    ),
+    Page(
+        "what_happens_next",
+        "/what-happens-next",
+        _l("What happens next"),
+        _l("What happens next"),
+        _l("What usually happens after you ask 911 for a CIT officer, from the call to follow-up care."),
+    ),
+    Page(
+        "crisis_plans",
+        "/crisis-plans",
+        _l("Crisis plans"),
+        _l("Crisis plans"),
+        _l(
+            "Register a free crisis plan, so that the CIT officer 911 sends knows what helps the person and what to avoid."
+        ),
+    ),
+    Page(
+        "text_line",
+        "/text-line",
+        _l("The CIT text line"),
+        _l("Text line"),
+        _l(
+            "If you cannot talk on the phone, text to ask for a CIT officer. Your text goes to 911 dispatch within seconds."
+        ),
+    ),
+    Page(
+        "help",
+        "/help",
+        _l("Help and resources"),
+        _l("Help and resources"),
+        _l(
+            "Crisis lines, 988 and groups that help people with mental illness and their families, before or after a crisis."
+        ),
+    ),
+    Page(
+        "questions",
+        "/questions",
+        _l("Questions and answers"),
+        _l("Questions"),
+        _l(
+            "Answers to common questions about asking 911 for a CIT officer, crisis plans, interpreters and what happens to the person."
+        ),
+    ),
+    Page(
+        "privacy",
+        "/privacy",
+        _l("Privacy"),
+        _l("Privacy"),
+        _l("What crisis plans and the CIT text line keep about you, who can see it and how long it is kept."),
+    ),
+    Page(
+        "accessibility",
+        "/accessibility",
+        _l("Accessibility"),
+        _l("Accessibility"),
+        _l(
+            "How this website works for everyone: with a keyboard, a screen reader, zoom, a slow connection and in six languages."
+        ),
+    ),
 )
 
 
@@ -75,10 +158,15 @@ def home() -> ResponseReturnValue:
 @bp.app_context_processor
 def _pages() -> dict[str, object]:
     settings = current_app.config["PORTAL_SETTINGS"]
+    line = settings.twilio_from_number
+    keyword = current_language().text_keyword
     return {
         "pages": PAGES,
         "agency": current_app.extensions["agency"],
         "public_url": settings.public_url,
-        "text_line_number": for_display(settings.twilio_from_number) if settings.twilio_from_number else None,
-        "text_keyword": current_language().text_keyword,
+        # No number, no text line: pages then never offer it (a dead end for someone who
+        # cannot talk). With one, tapping it opens a text with the keyword typed.
+        "text_line_number": for_display(line) if line else None,
+        "text_line_sms": sms_link(line, f"{keyword} ") if line else None,
+        "text_keyword": keyword,
     }

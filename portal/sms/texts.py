@@ -19,16 +19,16 @@ LONGEST_REFERENCE = "R-WWWWWW"
 
 def ask_location(language: str, *, plan_offered: bool) -> str:
     if plan_offered:
-        # Translators: an SMS. "1" is what the texter replies. Keep it short: at most 3 SMS.
         return _in(
             language,
+            # Translators: an SMS. "1" is what the texter replies. Keep it short: at most 3 SMS.
             lambda: _(
                 "CIT text line. In danger now? Call 911. To talk, call or text 988. Reply 1 for help at the home address on your crisis plan, or send the address."
             ),
         )
-    # Translators: an SMS. Keep it short: at most 3 SMS.
     return _in(
         language,
+        # Translators: an SMS. Keep it short: at most 3 SMS.
         lambda: _(
             "CIT text line. In danger now? Call 911. To talk, call or text 988. Where is help needed? Send the address or the nearest cross streets."
         ),
@@ -36,9 +36,9 @@ def ask_location(language: str, *, plan_offered: bool) -> str:
 
 
 def line_info(language: str) -> str:
-    # Translators: an SMS, the answer to HELP or INFO: what this line is. Keep it short: at most 3 SMS.
     return _in(
         language,
+        # Translators: an SMS, the answer to HELP or INFO: what this line is. Keep it short: at most 3 SMS.
         lambda: _(
             "This line sends your texts to 911 police dispatch for a CIT officer. In danger now? Call 911. To talk: 988. Text STOP to stop. Where is help needed?"
         ),
@@ -46,9 +46,9 @@ def line_info(language: str) -> str:
 
 
 def need_place(language: str) -> str:
-    # Translators: an SMS, when the texter's answer was not a place. Plain words. At most 3 SMS.
     return _in(
         language,
+        # Translators: an SMS, when the texter's answer was not a place. Plain words. At most 3 SMS.
         lambda: _(
             "To send help we need a place: the street address, or the nearest corner. In danger now? Call 911."
         ),
@@ -56,9 +56,9 @@ def need_place(language: str) -> str:
 
 
 def still_need_place(language: str) -> str:
-    # Translators: an SMS, to a texter who wrote again without a place. At most 3 SMS.
     return _in(
         language,
+        # Translators: an SMS, to a texter who wrote again without a place. At most 3 SMS.
         lambda: _(
             "Got it, dispatch will see your texts. Send the street address or nearest corner when you can. In danger now? Call 911."
         ),
@@ -67,17 +67,17 @@ def still_need_place(language: str) -> str:
 
 def request_sent(language: str, reference: str, *, first: bool) -> str:
     if first:
-        # Translators: an SMS, the first reply to a texter. Keep it short: at most 3 SMS.
         return _in(
             language,
+            # Translators: an SMS, the first reply to a texter. Keep it short: at most 3 SMS.
             lambda: _(
                 "Request %(reference)s sent to 911 dispatch. They may call you back. In danger now? Call 911. To talk, call or text 988.",
                 reference=reference,
             ),
         )
-    # Translators: an SMS. Keep it short: at most 3 SMS.
     return _in(
         language,
+        # Translators: an SMS. Keep it short: at most 3 SMS.
         lambda: _(
             "Request %(reference)s sent to 911 dispatch. They may call you back. In danger now? Call 911.",
             reference=reference,
@@ -86,9 +86,9 @@ def request_sent(language: str, reference: str, *, first: bool) -> str:
 
 
 def sent_without_location(language: str, reference: str) -> str:
-    # Translators: an SMS, sent when the texter gave no location within 2 minutes.
     return _in(
         language,
+        # Translators: an SMS, sent when the texter gave no location within 2 minutes.
         lambda: _(
             "Request %(reference)s sent to 911 dispatch without a location. Send the address if you can. In danger now? Call 911.",
             reference=reference,
@@ -98,17 +98,17 @@ def sent_without_location(language: str, reference: str) -> str:
 
 def update_forwarded(language: str, reference: str, *, acknowledged: bool = False) -> str:
     if acknowledged:
-        # Translators: an SMS, after the texter sent more details and a dispatcher has the request.
         return _in(
             language,
+            # Translators: an SMS, after the texter sent more details and a dispatcher has the request.
             lambda: _(
                 "Added to request %(reference)s. A 911 dispatcher has it. In danger now? Call 911.",
                 reference=reference,
             ),
         )
-    # Translators: an SMS, after the texter sent more details. Keep it short.
     return _in(
         language,
+        # Translators: an SMS, after the texter sent more details. Keep it short.
         lambda: _(
             "Added to request %(reference)s for dispatch. In danger now? Call 911.", reference=reference
         ),
@@ -129,17 +129,17 @@ def updates_combined(language: str, reference: str, count: int) -> str:
 
 
 def thread_closed(language: str) -> str:
-    # Translators: an SMS, to a texter who thanked dispatch after their request was closed.
     return _in(
         language,
+        # Translators: an SMS, to a texter who thanked dispatch after their request was closed.
         lambda: _("This text thread is closed. Need help again? Send the address, or call 911."),
     )
 
 
 def location_changed(language: str, reference: str) -> str:
-    # Translators: an SMS, after the texter sent a new place for their request. At most 3 SMS.
     return _in(
         language,
+        # Translators: an SMS, after the texter sent a new place for their request. At most 3 SMS.
         lambda: _(
             "New place sent to 911 dispatch for request %(reference)s. In danger now? Call 911.",
             reference=reference,
