@@ -139,6 +139,12 @@ def left_to_right(text: str) -> Markup:
 _NUMBER_LOCALES = {"en": "en_US", "es": "es_US"}
 
 
+def isolated(text: str) -> str:
+    """Text set apart left to right where no element can be (a page's <title>): Unicode
+    LRI ... PDI, so "Call for the Pin" stays whole after an Arabic title."""
+    return f"\u2066{text}\u2069"
+
+
 def whole_number(number: int) -> str:
     """A whole number as the page's readers write it: 2,200 or 2.200."""
     language = current_language()
@@ -163,6 +169,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["ltr"] = left_to_right
     app.jinja_env.filters["written_in"] = written_in
     app.jinja_env.filters["whole_number"] = whole_number
+    app.jinja_env.filters["isolated"] = isolated
     # Every time a person reads, in the agency's time zone (portal/times.py). Flask-Babel's
     # own date filters give way to the same helpers, so no page can show a UTC time.
     app.jinja_env.filters["localtime"] = app.jinja_env.filters["datetimeformat"] = times.local_datetime
