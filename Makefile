@@ -14,13 +14,15 @@ POT := translations/messages.pot
 EXTRACT := $(BIN)/pybabel --quiet extract -F babel.cfg -k _l -k lazy_gettext --add-location=file --add-comments=Translators: \
 	--sort-by-file --msgid-bugs-address="" --project="Call for the Pin" --copyright-holder="Call for the Pin contributors" .
 
-.PHONY: help run test lint translations catalogues assets bench clean
+.PHONY: help run test lint translations translations-review translations-import catalogues assets bench clean
 
 help:
 	@echo "make run           install, build catalogues and database, serve http://127.0.0.1:5000"
 	@echo "make test          install, lint, run the whole test suite"
 	@echo "make lint          ruff, mypy, stale-catalogue check"
 	@echo "make translations  extract, update and compile the gettext catalogues"
+	@echo "make translations-review  a review file per language for the language partners (translations/README.md)"
+	@echo "make translations-import  take reviewed files back into the catalogues, after checks (LANG=es FILE=path for one)"
 	@echo "make assets        rebuild static/css from assets/ (needs npm; output is committed)"
 	@echo "make bench         measure the text line's speed and memory"
 
@@ -64,6 +66,17 @@ translations: $(INSTALLED)
 		cp $(VENV)/messages.pot $(POT); fi
 	$(BIN)/pybabel --quiet update --ignore-pot-creation-date --no-fuzzy-matching --ignore-obsolete -i $(POT) -d translations
 	$(MAKE) catalogues
+
+# Review files for the agency's language partners, in translations/review/ (git-ignored);
+# see translations/README.md. SCREENSHOTS=1 also shoots the pages the notes name (Chromium).
+translations-review: $(INSTALLED) $(if $(SCREENSHOTS),catalogues)
+	$(BIN)/python -m portal.translation_review review $(if $(SCREENSHOTS),--screenshots)
+
+# Every translations/review/<lang>.xlf, or one: LANG=es FILE=path. LANG counts only when
+# given on the command line, as the shell's own LANG is a locale such as C.UTF-8.
+translations-import: $(INSTALLED)
+	$(BIN)/python -m portal.translation_review import \
+		$(if $(filter command line,$(origin LANG)),--language $(LANG)) $(if $(FILE),--file $(FILE))
 
 # Speed and memory of the text line's hot path, measured (never asserted in tests).
 bench: $(INSTALLED) catalogues
