@@ -18,6 +18,9 @@ TRANSLATIONS = Path(__file__).resolve().parent.parent / "translations"
 # Our language codes and their catalogue folders, as the translators keep them.
 CATALOGUES = {"es": "es", "bs": "bs", "vi": "vi", "zh": "zh_Hans", "ar": "ar"}
 PLACEHOLDER = re.compile(r"%\(\w+\)[sd]|\{\w+\}")
+# Codes and reminders come from the notices number, signed with the campaign's English
+# name in front of the translated text.
+SIGNATURE = "Call for the Pin: "
 
 
 def _pattern(text: str) -> re.Pattern[str]:
@@ -48,7 +51,7 @@ def _known() -> list[tuple[str, str, re.Pattern[str]]]:
 
 def read_reply(reply: str) -> list[tuple[str, str]]:
     """Every (language, English source) whose text the reply is."""
-    text = html.unescape(reply).strip()
+    text = html.unescape(reply).strip().removeprefix(SIGNATURE)
     return [(language, source) for language, source, pattern in _known() if pattern.fullmatch(text)]
 
 
