@@ -99,7 +99,8 @@ def test_a_queued_message_reaches_twilio_from_the_right_number(
     deliver_all(twilio_app)
 
     assert [(m.to, m.from_, m.body) for m in fake_twilio.messages] == [
-        ("+13145550123", NOTICES, "Your code is 123456"),
+        # Notices say who they are from, by the campaign's English name; the line does not.
+        ("+13145550123", NOTICES, "Call for the Pin: Your code is 123456"),
         ("+13145550111", LINE, "CIT request R-7K3QM2"),
     ]
     assert fake_twilio.messages[0].status_callback == "http://127.0.0.1:5000/sms/status"

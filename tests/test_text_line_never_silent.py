@@ -291,8 +291,9 @@ def test_an_alert_found_undelivered_by_a_look_up_escalates(line: Flask, fake_twi
 @pytest.mark.parametrize("prefix", ["", "/es", "/bs", "/vi", "/zh", "/ar"])
 def test_the_keyword_each_page_names_gets_replies_in_that_language(line: Flask, prefix: str) -> None:
     page = line.test_client().get(f"{prefix}/text-line").get_data(as_text=True)
-    # The example text in quotation marks, as each language writes them: “PIN …”, „POMOĆ …“, «…».
-    example = re.search(r"[“„«\"]([^\s“”„«»\"]+) 4500 Main St\.?[”“»\"]", page)
+    # The example text in quotation marks, as each language writes them: “PIN …”, „POMOĆ …“,
+    # «…» (in Arabic the address inside its left-to-right isolates, U+2066 … U+2069).
+    example = re.search(r"[“„«\"]([^\s“”„«»\"]+) \u2066?4500 Main St\.?\u2069?[”“»\"]", page)
     assert example, "the page gives no example text"
     reply = reply_text(send_text(line.test_client(), f"{example.group(1)} 4500 Main St"))
     language = prefix.strip("/") or "en"
