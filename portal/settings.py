@@ -76,6 +76,10 @@ class Settings:
     # How many reverse proxies (load balancer, nginx) stand in front of the app, so that
     # per-visitor rate limits see the visitor's address, not the proxy's.
     trusted_proxies: int = 0
+    # Cost of the console's argon2id password hashes (PORTAL_PASSWORD_HASH_COST): "default"
+    # (the library's recommended costs) or "test" (the cheapest, for the test suite;
+    # production refuses it).
+    argon2_cost: str = "default"
 
     @property
     def production(self) -> bool:
@@ -136,6 +140,12 @@ class Settings:
             # texts a real phone.
             dispatch_numbers = ("+13145550199",)
 
+        argon2_cost = environ.get("PORTAL_PASSWORD_HASH_COST") or "default"
+        if argon2_cost not in ("default", "test"):
+            raise SettingsError("PORTAL_PASSWORD_HASH_COST must be default or test")
+        if production and argon2_cost != "default":
+            raise SettingsError("production refuses PORTAL_PASSWORD_HASH_COST=test")
+
         default_database = f"sqlite:///{instance_path / 'portal.db'}"
         return cls(
             env=env,
@@ -166,6 +176,7 @@ class Settings:
             acknowledge_within=float(environ.get("PORTAL_ACKNOWLEDGE_WITHIN") or 180),
             request_retention_days=int(environ.get("PORTAL_REQUEST_RETENTION_DAYS") or 365),
             trusted_proxies=int(environ.get("PORTAL_TRUSTED_PROXIES") or 0),
+            argon2_cost=argon2_cost,
         )
 
 

@@ -8,7 +8,7 @@ from datetime import timedelta
 from functools import cache
 
 import pyotp
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import VerificationError
 from flask import current_app
 from sqlalchemy import delete, select
@@ -29,7 +29,14 @@ LOCK_TIME = timedelta(minutes=10)
 MAX_FAILURES_ALL_CLIENTS = 50
 SETUP_LINK_LIFETIME = timedelta(hours=24)
 ISSUER = "Call for the Pin console"
-hasher = PasswordHasher()  # argon2id with the library's current recommended costs
+# argon2id with the library's current recommended costs; "test" (the cheapest costs)
+# keeps the test suite fast and is refused in production (PORTAL_PASSWORD_HASH_COST).
+HASHERS = {"default": PasswordHasher(), "test": PasswordHasher.from_parameters(profiles.CHEAPEST)}
+
+
+def _cost() -> str:
+    settings: Settings = current_app.config["PORTAL_SETTINGS"]
+    return settings.argon2_cost
 
 
 @cache
@@ -48,21 +55,23 @@ def password_problem(password: str) -> str | None:
 
 
 def set_password(user: ConsoleUser, password: str) -> None:
-    user.password_hash = hasher.hash(password)
+    user.password_hash = HASHERS[_cost()].hash(password)
 
 
 @cache
-def _no_account_hash() -> str:
+def _no_account_hash(cost: str) -> str:
     """Checked against for an unknown e-mail, so that it takes as long as a known one
-    (made on first use: hashing at import would slow every start)."""
-    return hasher.hash(secrets.token_urlsafe(16))
+    (made on first use: hashing at import would slow every start). One per cost, as
+    verifying takes the costs written in the hash."""
+    return HASHERS[cost].hash(secrets.token_urlsafe(16))
 
 
 def password_matches(user: ConsoleUser | None, password: str) -> bool:
     """Whether the password is the account's; as slow for no account as for one."""
     stored = user.password_hash if user is not None and user.password_hash else None
+    cost = _cost()
     try:
-        matched = hasher.verify(stored or _no_account_hash(), password)
+        matched = HASHERS[cost].verify(stored or _no_account_hash(cost), password)
     except VerificationError:
         return False
     return matched and stored is not None
