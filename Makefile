@@ -25,6 +25,7 @@ help:
 	@echo "make translations-import  take reviewed files back into the catalogues, after checks (LANG=es FILE=path for one)"
 	@echo "make assets        rebuild static/css from assets/ (needs npm; output is committed)"
 	@echo "make bench         measure the text line's speed and memory"
+	@echo "make soak          fuzz every form and the SMS webhook with many more Hypothesis examples (minutes)"
 
 $(INSTALLED): pyproject.toml
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
@@ -81,6 +82,12 @@ translations-import: $(INSTALLED)
 # Speed and memory of the text line's hot path, measured (never asserted in tests).
 bench: $(INSTALLED) catalogues
 	$(BIN)/python -m tests.bench_text_line
+
+# The fuzz tests (tests/test_fuzz.py) with the "soak" Hypothesis profile: many more
+# examples than the "ci" profile that `make test` runs.
+.PHONY: soak
+soak: $(INSTALLED) catalogues
+	HYPOTHESIS_PROFILE=soak $(BIN)/pytest -p no:randomly -n 2 tests/test_fuzz.py --hypothesis-show-statistics
 
 assets:
 	cd assets && npm ci --no-audit --no-fund && npm run build
