@@ -15,7 +15,9 @@ def configure_sqlite(engine: Engine) -> None:
     """Make SQLite durable and strict on every connection (DESIGN.md, Data protection).
 
     WAL with synchronous=FULL means a 200 answered to Twilio is on disk; secure_delete
-    overwrites deleted plan rows instead of leaving them in free pages.
+    overwrites deleted plan rows instead of leaving them in free pages. A transaction
+    begins with BEGIN IMMEDIATE (it waits for the write lock) unless begun with
+    begin_reading() (it takes none).
     """
     if engine.dialect.name != "sqlite":
         return
@@ -38,9 +40,35 @@ def configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _begin(connection: Any) -> None:
-        # Take the write lock up front: a transaction that reads then writes would
-        # otherwise fail with "database is locked" instead of waiting its turn.
+        if connection.get_execution_options().get(READING_ONLY, False):
+            # A reader takes no lock: in WAL mode it reads the last committed state
+            # while a writer holds the write lock, so /healthz never waits behind one.
+            # query_only makes a write in it fail at once, never "database is locked"
+            # later, when a deferred transaction would try to take the lock it skipped.
+            connection.exec_driver_sql("PRAGMA query_only=ON")
+            connection.exec_driver_sql("BEGIN")
+            return
+        # Every other transaction may write, so it takes the write lock up front: one
+        # that reads then writes would otherwise fail with "database is locked" (WAL
+        # cannot upgrade a stale read snapshot) instead of waiting its turn
+        # (busy_timeout). query_only is per connection: a pooled reader's is undone here.
+        connection.exec_driver_sql("PRAGMA query_only=OFF")
         connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+# The execution option that marks a connection's transactions as reading only.
+READING_ONLY = "portal_reading_only"
+
+
+def begin_reading(session: Session | scoped_session[Any]) -> None:
+    """Begin the session's next transaction as one that only reads (SQLite: a deferred
+    BEGIN and no write lock, so it never waits behind a writer; a write in it fails).
+    Call it before the session's first query; end the transaction with rollback().
+    Elsewhere the default holds: every transaction begins as a writer."""
+    current = session() if isinstance(session, scoped_session) else session
+    if current.in_transaction():
+        raise RuntimeError("begin_reading() must come before the transaction's first query")
+    current.connection(execution_options={READING_ONLY: True})
 
 
 def checkpoint_after_commit(session: Session | scoped_session[Any]) -> None:

@@ -14,7 +14,7 @@ import logging
 
 from flask import Blueprint, Response, abort, current_app, request
 from flask.typing import ResponseReturnValue
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
 from twilio.request_validator import RequestValidator
 from twilio.twiml.messaging_response import MessagingResponse
 
@@ -25,7 +25,7 @@ from portal.phones import InvalidPhone, to_e164
 from portal.settings import Settings
 from portal.sms.conversation import handle_text
 from portal.sms.models import InboundMessage
-from portal.sms.reading import read_text
+from portal.sms.reading import Reading, read_text
 from portal.text_language import language_of_script
 
 log = logging.getLogger(__name__)
@@ -73,6 +73,24 @@ def inbound() -> ResponseReturnValue:
     # Read before the write transaction begins: no text holds the database while read.
     text = read_text(body, current_app.extensions["agency"].streets)
 
+    # One transaction per text: the text, the reply given and the dispatch alerts are
+    # committed together or not at all (on SQLite it begins with BEGIN IMMEDIATE, so it
+    # waits its turn behind another writer). Twilio hears 200 only after the commit.
+    try:
+        return _save_and_answer(sid, number, text)
+    except SQLAlchemyError as error:
+        # Locked past busy_timeout, read-only, gone: nothing of this text is saved, so
+        # Twilio must not hear 200. A 5xx makes it use the fallback URL (call 911);
+        # the same MessageSid delivered again later is saved then, once.
+        db.session.rollback()
+        cause = getattr(error, "orig", None) or error
+        reason = (str(cause).splitlines() or [""])[0]
+        # The class and first line only: the full error carries the SQL's parameters.
+        log.error("inbound text %s not saved (%s: %s)", sid, type(cause).__name__, reason)
+        return Response("the text was not saved\n", status=503, mimetype="text/plain")
+
+
+def _save_and_answer(sid: str, number: str, text: Reading) -> ResponseReturnValue:
     # Two texts from one texter may arrive at once (a second sent before the first was
     # answered): the one that loses the race to start the conversation is taken again,
     # now as the conversation's next text. Nothing a texter writes is dropped.
