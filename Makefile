@@ -24,7 +24,7 @@ help:
 	@echo "make translations-review  a review file per language for the language partners (translations/README.md)"
 	@echo "make translations-import  take reviewed files back into the catalogues, after checks (LANG=es FILE=path for one)"
 	@echo "make assets        rebuild static/css from assets/ (needs npm; output is committed)"
-	@echo "make bench         measure the text line's speed and memory"
+	@echo "make bench         pages, webhook, alerts and plan look-up against bare-Flask ceilings; writes docs/benchmarks.md (needs wrk)"
 	@echo "make soak          fuzz every form and the SMS webhook with many more Hypothesis examples (minutes)"
 
 $(INSTALLED): pyproject.toml
@@ -79,9 +79,13 @@ translations-import: $(INSTALLED)
 	$(BIN)/python -m portal.translation_review import \
 		$(if $(filter command line,$(origin LANG)),--language $(LANG)) $(if $(FILE),--file $(FILE))
 
-# Speed and memory of the text line's hot path, measured (never asserted in tests).
+# Measured, never asserted: the app under gunicorn with production settings beside two
+# bare-Flask ceilings (wrk and an open-loop webhook driver, SQLite and PostgreSQL), the
+# alert bench (tests/bench_alerts.py, when present) and plan look-up at scale; writes
+# docs/benchmarks.md. About 10 minutes; BENCH_PLANS=1000000 for a million plans.
+# The in-process text-line bench: python -m tests.bench_text_line
 bench: $(INSTALLED) catalogues
-	$(BIN)/python -m tests.bench_text_line
+	$(BIN)/python -m tests.bench
 
 # The fuzz tests (tests/test_fuzz.py) with the "soak" Hypothesis profile: many more
 # examples than the "ci" profile that `make test` runs.

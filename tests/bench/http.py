@@ -1,0 +1,108 @@
+"""The portal's public pages and signed webhook under gunicorn, each beside its ceiling,
+on SQLite and on PostgreSQL. `python -m tests.bench.http` prints the figures."""
+
+from __future__ import annotations
+
+import logging
+import os
+import tempfile
+from contextlib import ExitStack
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.request import urlopen
+
+from tests.bench import ceilings, load, servers
+from tests.fake_twilio import FakeTwilio
+
+PAGES = ("/", "/ar/", "/how-to-call", "/vi/what-happens-next")
+SECONDS = int(os.environ.get("BENCH_SECONDS", "10"))
+WEBHOOK_RATE = 100.0
+WEBHOOK_SECONDS = float(os.environ.get("BENCH_WEBHOOK_SECONDS", "15"))
+WARM_UP = 2
+MOST_SECONDS = 8
+
+
+@dataclass
+class HttpResults:
+    database: str
+    page_ceiling: load.Throughput
+    pages: list[load.Throughput] = field(default_factory=list)
+    webhook_ceiling: load.Latency | None = None
+    webhook: load.Latency | None = None
+    # The most texts a second each answers, 8 senders posting as fast as answered.
+    webhook_ceiling_most: float = 0.0
+    webhook_most: float = 0.0
+
+
+def measure(kind: str, folder: Path) -> HttpResults:
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the fake Twilio's request log
+    with ExitStack() as stack:
+        fake = FakeTwilio().start()
+        stack.callback(fake.stop)
+        db = stack.enter_context(servers.database(kind, folder))
+        environ = servers.bench_environ(db.url, fake.url)
+        servers.migrate(environ)
+        ceiling_database = str(folder / f"ceiling-{os.getpid()}.db") if kind == "sqlite" else db.raw
+        ceilings.create_table(ceiling_database)
+        log = folder / "gunicorn.log"
+        portal = stack.enter_context(servers.gunicorn("portal:create_app()", environ, log))
+        page_ceiling = stack.enter_context(servers.gunicorn("tests.bench.ceilings:page_app", environ, log))
+        webhook_ceiling = stack.enter_context(
+            servers.gunicorn(
+                "tests.bench.ceilings:webhook_app()",
+                {**environ, "BENCH_CEILING_DATABASE": ceiling_database},
+                log,
+            )
+        )
+        for path in PAGES:
+            with urlopen(portal + path, timeout=10) as answer:
+                assert answer.status == 200, f"{path} answered {answer.status}"
+
+        print(f"[{kind}] public pages, wrk 2 threads 32 connections {SECONDS} s each", flush=True)
+        load.wrk(page_ceiling + "/", WARM_UP)
+        results = HttpResults(kind, load.wrk(page_ceiling + "/", SECONDS))
+        print(
+            f"  ceiling 1 (bare Flask page): {results.page_ceiling.requests_per_second:.0f} req/s", flush=True
+        )
+        for path in PAGES:
+            load.wrk(portal + path, WARM_UP)
+            measured = load.wrk(portal + path, SECONDS)
+            results.pages.append(measured)
+            ratio = measured.requests_per_second / results.page_ceiling.requests_per_second
+            print(
+                f"  {path}: {measured.requests_per_second:.0f} req/s, {ratio:.2f} of the ceiling", flush=True
+            )
+
+        print(
+            f"[{kind}] signed webhook, open loop {WEBHOOK_RATE:.0f}/s for {WEBHOOK_SECONDS:.0f} s", flush=True
+        )
+        load.open_loop(webhook_ceiling, servers.PUBLIC_URL, WEBHOOK_RATE, WARM_UP)
+        results.webhook_ceiling = load.open_loop(
+            webhook_ceiling, servers.PUBLIC_URL, WEBHOOK_RATE, WEBHOOK_SECONDS
+        )
+        load.open_loop(portal, servers.PUBLIC_URL, WEBHOOK_RATE, WARM_UP)
+        results.webhook = load.open_loop(portal, servers.PUBLIC_URL, WEBHOOK_RATE, WEBHOOK_SECONDS)
+        results.webhook_ceiling_most = load.closed_loop(webhook_ceiling, servers.PUBLIC_URL, MOST_SECONDS)
+        results.webhook_most = load.closed_loop(portal, servers.PUBLIC_URL, MOST_SECONDS)
+        for name, figures, most in (
+            ("ceiling 2", results.webhook_ceiling, results.webhook_ceiling_most),
+            ("portal", results.webhook, results.webhook_most),
+        ):
+            print(
+                f"  {name}: p50 {figures.p50_ms:.1f} ms, p99 {figures.p99_ms:.1f} ms, "
+                f"{figures.errors} errors of {figures.sent}; at most {most:.0f} texts/s",
+                flush=True,
+            )
+        return results
+
+
+def measure_all(folder: Path) -> list[HttpResults]:
+    kinds = ["sqlite"] + (["postgresql"] if servers.postgres_reachable() else [])
+    return [measure(kind, folder) for kind in kinds]
+
+
+if __name__ == "__main__":
+    if not load.wrk_installed():
+        raise SystemExit("wrk is needed: apt-get install wrk")
+    with tempfile.TemporaryDirectory() as folder:
+        measure_all(Path(folder))
