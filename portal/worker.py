@@ -14,6 +14,7 @@ import socket
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from flask import Flask, current_app
@@ -25,14 +26,18 @@ from portal.dispatch.alerts import escalate_unacknowledged, escalate_unreached, 
 from portal.dispatch.retention import delete_old_texter_data
 from portal.extensions import db
 from portal.messaging.gateway import make_gateway
-from portal.messaging.outbox import deliver_due, reconcile_statuses
+from portal.messaging.outbox import SEND_AT_ONCE, deliver_due, reconcile_statuses
+from portal.messaging.wakeup import make_waiter
 from portal.plans import lifecycle as plan_lifecycle
 from portal.sms.conversation import answer_waiting_texters, forward_silent_texters
 from portal.sms.retention import forget_old_texts
 
 log = logging.getLogger(__name__)
 
-IDLE_PAUSE = 0.5  # seconds between passes when there was nothing to send
+# Seconds between passes when there was nothing to send, unless woken sooner by a
+# message being queued (portal/messaging/wakeup.py): the fallback for a lost wake-up,
+# and what finds retries coming due.
+IDLE_PAUSE = 0.5
 BEAT_EVERY = 3.0  # seconds between heartbeats (/healthz calls 15 seconds of silence a failure)
 ERROR_PAUSE_MAX = 5.0  # seconds, at most, between tries while the database fails
 
@@ -105,27 +110,33 @@ def run(stop: threading.Event) -> None:
     last_run = {job: 0.0 for job, _every in jobs}
     last_beat = 0.0
     failures = 0
+    pool = ThreadPoolExecutor(SEND_AT_ONCE, thread_name_prefix="outbox-send")
+    waiter = make_waiter(stop)
     log.info("worker %s started", name)
-    while not stop.is_set():
-        try:
-            if time.monotonic() - last_beat >= BEAT_EVERY:
-                beat(name)
-                last_beat = time.monotonic()
-            for job, every in jobs:
-                if time.monotonic() - last_run[job] >= every:
-                    last_run[job] = time.monotonic()
-                    run_job(job, name)
-            sent = deliver_due(gateway)
-            failures = 0
-        except Exception:
-            failures += 1
-            log.exception("worker: a pass failed (%d in a row); trying again", failures)
-            reset_session()
-            note_error(name)
-            stop.wait(min(ERROR_PAUSE_MAX, IDLE_PAUSE * 2**failures))
-            continue
-        if not sent:
-            stop.wait(IDLE_PAUSE)
+    try:
+        while not stop.is_set():
+            try:
+                if time.monotonic() - last_beat >= BEAT_EVERY:
+                    beat(name)
+                    last_beat = time.monotonic()
+                for job, every in jobs:
+                    if time.monotonic() - last_run[job] >= every:
+                        last_run[job] = time.monotonic()
+                        run_job(job, name)
+                sent = deliver_due(gateway, pool)
+                failures = 0
+            except Exception:
+                failures += 1
+                log.exception("worker: a pass failed (%d in a row); trying again", failures)
+                reset_session()
+                note_error(name)
+                stop.wait(min(ERROR_PAUSE_MAX, IDLE_PAUSE * 2**failures))
+                continue
+            if not sent:
+                waiter.wait(IDLE_PAUSE)
+    finally:
+        waiter.close()
+        pool.shutdown()
     log.info("worker %s stopped", name)
 
 

@@ -98,16 +98,18 @@ def test_a_queued_message_reaches_twilio_from_the_right_number(
     )
     deliver_all(twilio_app)
 
-    assert [(m.to, m.from_, m.body) for m in fake_twilio.messages] == [
+    # Two recipients: sent at once, so they may arrive in either order.
+    received = sorted(fake_twilio.messages, key=lambda m: m.to, reverse=True)
+    assert [(m.to, m.from_, m.body) for m in received] == [
         # Notices say who they are from, by the campaign's English name; the line does not.
         ("+13145550123", NOTICES, "Call for the Pin: Your code is 123456"),
         ("+13145550111", LINE, "CIT request R-7K3QM2"),
     ]
-    assert fake_twilio.messages[0].status_callback == "http://127.0.0.1:5000/sms/status"
-    for message_id, received in zip((notice, alert), fake_twilio.messages, strict=True):
+    assert received[0].status_callback == "http://127.0.0.1:5000/sms/status"
+    for message_id, message in zip((notice, alert), received, strict=True):
         stored = row(twilio_app, message_id)
         assert stored.status == "accepted"
-        assert stored.provider_sid == received.sid
+        assert stored.provider_sid == message.sid
 
 
 def test_server_errors_are_retried_with_backoff_then_sent(twilio_app: Flask, fake_twilio: FakeTwilio) -> None:

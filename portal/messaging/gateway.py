@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 from typing import Protocol
 
 from twilio.base.exceptions import TwilioRestException
@@ -39,6 +40,8 @@ class SendError(Exception):
 
 
 class SmsGateway(Protocol):
+    """Called from several sending threads at once (see outbox.deliver_due)."""
+
     def send(self, *, to: str, from_: str, body: str, status_callback: str | None) -> str:
         """Hand one message to the provider; return its message SID or raise SendError."""
 
@@ -57,13 +60,26 @@ class ConsoleGateway:
 
 
 class TwilioGateway:
+    """Safe to share between threads: each thread gets a client of its own, because the
+    twilio client keeps each answer on itself before returning it (two threads sharing
+    one could each get the other's message SID)."""
+
     def __init__(self, settings: Settings) -> None:
-        self._client = Client(
-            settings.twilio_account_sid,
-            settings.twilio_auth_token,
-            http_client=TwilioHttpClient(timeout=TWILIO_TIMEOUT),
-        )
-        self._client.api.base_url = settings.twilio_api_url
+        self._settings = settings
+        self._local = threading.local()
+
+    @property
+    def _client(self) -> Client:
+        client: Client | None = getattr(self._local, "client", None)
+        if client is None:
+            client = Client(
+                self._settings.twilio_account_sid,
+                self._settings.twilio_auth_token,
+                http_client=TwilioHttpClient(timeout=TWILIO_TIMEOUT),
+            )
+            client.api.base_url = self._settings.twilio_api_url
+            self._local.client = client
+        return client
 
     def send(self, *, to: str, from_: str, body: str, status_callback: str | None) -> str:
         try:

@@ -4,6 +4,11 @@ A message is queued in the same transaction as whatever caused it (a CIT request
 sign-in code), so it is never lost; workers claim rows with a lease, so a worker that
 dies mid-way leaves its rows to be claimed again once the lease runs out.
 
+A worker sends the messages it claimed at once (SEND_AT_ONCE HTTP calls to Twilio in
+threads), except that messages to one recipient about one request go one after the
+other, in the order they were queued; the database is written in the worker's own
+thread only.
+
 Duplicates: a worker killed after Twilio accepted a message but before the SID was
 committed sends that message again when the lease runs out: at most one duplicate per
 message per such crash.
@@ -12,8 +17,11 @@ message per such crash.
 from __future__ import annotations
 
 import logging
+import queue
 import random
 import time
+from collections.abc import Iterable
+from concurrent.futures import Executor, ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -24,12 +32,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 from portal.crypto import EncryptedText
 from portal.database import UTCDateTime, utcnow
 from portal.extensions import db
+from portal.messaging import wakeup
 from portal.messaging.gateway import OPTED_OUT, SendError, SmsGateway
 from portal.settings import Settings
 
 log = logging.getLogger(__name__)
 
-BATCH = 10
+# Messages one worker sends at once: each is an HTTP call that mostly waits on Twilio.
+SEND_AT_ONCE = 8
+BATCH = 2 * SEND_AT_ONCE
 BACKOFF_CAP_SECONDS = 60.0
 # Twilio's statuses in the order they happen; a late or repeated callback never moves
 # a message backwards. failed and undelivered are final, like delivered.
@@ -107,6 +118,7 @@ def queue_message(
         cit_request_id=cit_request_id,
     )
     db.session.add(message)
+    wakeup.announce()
     return message
 
 
@@ -133,6 +145,7 @@ class Claimed:
     purpose: str
     attempts: int
     give_up_at: datetime | None
+    cit_request_id: int | None
 
 
 def claim_batch(now: datetime | None = None) -> list[Claimed]:
@@ -164,6 +177,7 @@ def claim_batch(now: datetime | None = None) -> list[Claimed]:
                 message.purpose,
                 message.attempts,
                 message.give_up_at,
+                message.cit_request_id,
             )
         )
     db.session.commit()
@@ -181,9 +195,9 @@ def from_number(settings: Settings, sender: str) -> str:
     return number or "+10000000000"  # the console backend needs no real number
 
 
-def deliver(message: Claimed, gateway: SmsGateway) -> None:
-    """Send one claimed message and record the outcome; no transaction is open while sending."""
-    settings: Settings = current_app.config["PORTAL_SETTINGS"]
+def send(message: Claimed, gateway: SmsGateway, settings: Settings) -> dict[str, object]:
+    """Send one claimed message; what to write to its row. Touches no database: it runs
+    in a sending thread."""
     status_callback = settings.public_url + "/sms/status" if settings.sms_backend == "twilio" else None
     outcome: dict[str, object] = {"attempts": message.attempts + 1, "lease_until": None}
     try:
@@ -214,12 +228,7 @@ def deliver(message: Claimed, gateway: SmsGateway) -> None:
             )
     else:
         outcome.update(status="accepted", provider_sid=sid, accepted_at=utcnow(), error_code=None)
-    db.session.execute(update(OutboundMessage).where(OutboundMessage.id == message.id).values(outcome))
-    db.session.commit()
-    early = db.session.get(EarlyStatus, outcome["provider_sid"]) if "provider_sid" in outcome else None
-    if early is not None:
-        db.session.delete(early)
-        record_status(early.provider_sid, early.status, early.error_code)  # commits
+    return outcome
 
 
 def renew_leases(ids: list[int]) -> None:
@@ -233,29 +242,108 @@ def renew_leases(ids: list[int]) -> None:
     db.session.commit()
 
 
-def deliver_due(gateway: SmsGateway) -> int:
-    """One pass of the worker: claim due messages and send them. Returns how many."""
+# What a message's row gets when it could not be handled at all (a bug): tried again later.
+COULD_NOT_HANDLE = None
+Outcome = tuple[Claimed, dict[str, object] | None]
+
+
+def deliver_due(gateway: SmsGateway, pool: Executor | None = None) -> int:
+    """One pass of the worker: claim due messages and send them, SEND_AT_ONCE at a time
+    in `pool` (or in threads of this call's own). Returns how many were claimed."""
     claimed = claim_batch()
-    lease = current_app.config["PORTAL_SETTINGS"].outbox_lease
-    renewed = time.monotonic()
-    for position, message in enumerate(claimed):
-        if time.monotonic() - renewed > lease / 3:  # slow sends: hold the rest a while longer
-            renew_leases([later.id for later in claimed[position:]])
-            renewed = time.monotonic()
-        try:
-            deliver(message, gateway)
-        except Exception:
-            # One message that cannot be handled (a bug, an unreadable row) must not stop
-            # the others: log it loudly and try it again later.
-            log.exception("outbox: message %s could not be handled; retrying later", message.id)
-            db.session.rollback()
-            db.session.execute(
-                update(OutboundMessage)
-                .where(OutboundMessage.id == message.id)
-                .values(lease_until=None, next_attempt_at=utcnow() + timedelta(seconds=BACKOFF_CAP_SECONDS))
-            )
-            db.session.commit()
+    if not claimed:
+        return 0
+    if pool is None:
+        with ThreadPoolExecutor(SEND_AT_ONCE) as own:
+            _send_and_record(claimed, gateway, own)
+    else:
+        _send_and_record(claimed, gateway, pool)
     return len(claimed)
+
+
+def _send_and_record(claimed: list[Claimed], gateway: SmsGateway, pool: Executor) -> None:
+    settings: Settings = current_app.config["PORTAL_SETTINGS"]
+    answers: queue.SimpleQueue[Outcome] = queue.SimpleQueue()
+    # An alert and the location change after it, to one phone, must arrive in that
+    # order: such messages go one after the other in one thread; all others at once.
+    in_order: dict[tuple[str, int | None], list[Claimed]] = {}
+    for message in claimed:
+        in_order.setdefault((message.to, message.cit_request_id), []).append(message)
+    for messages in in_order.values():
+        pool.submit(_send_each, messages, gateway, settings, answers)
+    waiting = {message.id for message in claimed}
+    renewed = time.monotonic()
+    while waiting:
+        try:
+            done = [answers.get(timeout=settings.outbox_lease / 3)]
+        except queue.Empty:
+            done = []
+        while not answers.empty():
+            done.append(answers.get())
+        if done:
+            _record(done)
+            waiting.difference_update(message.id for message, _outcome in done)
+        if waiting and time.monotonic() - renewed > settings.outbox_lease / 3:
+            renew_leases(sorted(waiting))  # slow sends: hold the rest a while longer
+            renewed = time.monotonic()
+
+
+def _send_each(
+    messages: list[Claimed], gateway: SmsGateway, settings: Settings, answers: queue.SimpleQueue[Outcome]
+) -> None:
+    """In a sending thread: each message in turn; every one gets an answer, whatever happens."""
+    for message in messages:
+        outcome: dict[str, object] | None = COULD_NOT_HANDLE
+        try:
+            outcome = send(message, gateway, settings)
+        except Exception:
+            log.exception("outbox: message %s could not be handled; retrying later", message.id)
+        finally:
+            answers.put((message, outcome))
+
+
+def _record(done: list[Outcome]) -> None:
+    """Write what Twilio answered, for every message answered so far, in one transaction:
+    a SID is stored milliseconds after Twilio's answer (a killed worker sends again the
+    messages whose SID it had not stored)."""
+    try:
+        _write(done)
+    except Exception:
+        db.session.rollback()
+        if len(done) == 1:
+            message, outcome = done[0]
+            if outcome is COULD_NOT_HANDLE:
+                raise
+            # One message that cannot be recorded (a bug, an unreadable row) must not
+            # stop the others: log it loudly and try it again later.
+            log.exception("outbox: message %s could not be recorded; retrying later", message.id)
+            _write([(message, COULD_NOT_HANDLE)])
+            return
+        for one in done:
+            _record([one])
+        return
+    sids = [outcome["provider_sid"] for _message, outcome in done if outcome and "provider_sid" in outcome]
+    if sids:
+        early = db.session.execute(
+            select(EarlyStatus.provider_sid, EarlyStatus.status, EarlyStatus.error_code).where(
+                EarlyStatus.provider_sid.in_(sids)
+            )
+        ).all()
+        for sid, status, error_code in early:
+            db.session.execute(delete(EarlyStatus).where(EarlyStatus.provider_sid == sid))
+            record_status(sid, status, error_code)  # commits
+        db.session.commit()
+
+
+def _write(done: Iterable[Outcome]) -> None:
+    for message, outcome in done:
+        if outcome is COULD_NOT_HANDLE:
+            outcome = {
+                "lease_until": None,
+                "next_attempt_at": utcnow() + timedelta(seconds=BACKOFF_CAP_SECONDS),
+            }
+        db.session.execute(update(OutboundMessage).where(OutboundMessage.id == message.id).values(outcome))
+    db.session.commit()
 
 
 def reconcile_statuses(gateway: SmsGateway) -> int:
