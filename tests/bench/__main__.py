@@ -56,6 +56,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
         http_results = http.measure_all(folder)
+        alerts_load = machine.load()
         alert_results, alerts_note = alerts(folder)
         plan_results = plans.measure_all(folder)
     run = report.Run(
@@ -64,6 +65,7 @@ def main() -> None:
         http=http_results,
         alerts=alert_results,
         alerts_note=alerts_note,
+        alerts_load=alerts_load,
         plans=plan_results,
         minutes=(time.monotonic() - clock) / 60,
         load_end=machine.load(),

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.request import urlopen
 
-from tests.bench import ceilings, load, servers
+from tests.bench import ceilings, load, machine, servers
 from tests.fake_twilio import FakeTwilio
 
 PAGES = ("/", "/ar/", "/how-to-call", "/vi/what-happens-next")
@@ -25,6 +25,7 @@ MOST_SECONDS = 8
 @dataclass
 class HttpResults:
     database: str
+    load_average: str  # when this part began
     page_ceiling: load.Throughput
     pages: list[load.Throughput] = field(default_factory=list)
     webhook_ceiling: load.Latency | None = None
@@ -35,6 +36,7 @@ class HttpResults:
 
 
 def measure(kind: str, folder: Path) -> HttpResults:
+    load_at_start = machine.load()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the fake Twilio's request log
     with ExitStack() as stack:
         fake = FakeTwilio().start()
@@ -60,7 +62,7 @@ def measure(kind: str, folder: Path) -> HttpResults:
 
         print(f"[{kind}] public pages, wrk 2 threads 32 connections {SECONDS} s each", flush=True)
         load.wrk(page_ceiling + "/", WARM_UP)
-        results = HttpResults(kind, load.wrk(page_ceiling + "/", SECONDS))
+        results = HttpResults(kind, load_at_start, load.wrk(page_ceiling + "/", SECONDS))
         print(
             f"  ceiling 1 (bare Flask page): {results.page_ceiling.requests_per_second:.0f} req/s", flush=True
         )

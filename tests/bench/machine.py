@@ -33,23 +33,23 @@ def load() -> str:
 
 def _run(*command: str) -> str:
     try:
-        return subprocess.run(command, capture_output=True, text=True, cwd=PROJECT_ROOT).stdout.strip()
+        return subprocess.run(command, capture_output=True, text=True, cwd=PROJECT_ROOT).stdout
     except OSError:
         return ""
 
 
 def commit() -> str:
-    return _run("git", "rev-parse", "--short", "HEAD") or "unknown"
+    return _run("git", "rev-parse", "--short", "HEAD").strip() or "unknown"
 
 
 def uncommitted() -> list[str]:
     """The application files that differ from the commit: measured as they stood."""
     lines = _run("git", "status", "--porcelain", "--", "portal", "templates", "translations").splitlines()
-    return sorted(line[3:] for line in lines if line.strip())
+    return sorted(line.split(maxsplit=1)[1] for line in lines if line.strip())
 
 
 def wrk_version() -> str:
-    return _run("wrk", "-v").split(" [")[0] or "not installed"
+    return _run("wrk", "-v").strip().split(" [")[0] or "not installed"
 
 
 def postgres_version() -> str:

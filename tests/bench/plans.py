@@ -31,7 +31,7 @@ from portal.phones import phone_index
 from portal.plans.models import CrisisPlan, PlanNameIndex, PlanPhone, birth_index_key, new_reference
 from portal.plans.names import plan_keys
 from portal.plans.services import find_plan_by_reference, find_plans_by_name_and_birth, find_plans_by_phone
-from tests.bench import servers
+from tests.bench import machine, servers
 from tests.bench.load import percentile
 
 DEMO_PERSON: dict[str, Any] = dict(DEMO_DETAILS["person"])  # type: ignore[call-overload]
@@ -136,6 +136,7 @@ class Sample:
 @dataclass
 class PlanResults:
     database: str
+    load_average: str  # when this part began
     plans: int
     fill_seconds: float
     # By look-up: (p50 ms, p99 ms) of the whole look-up, and of its SQL alone.
@@ -293,6 +294,7 @@ def query_plan(look_up: Callable[[Sample], list[Any]], sample: Sample) -> list[s
 def measure(kind: str, folder: Path, count: int = PLANS) -> PlanResults:
     from flask_migrate import upgrade
 
+    load_at_start = machine.load()
     with servers.database(kind, folder) as database:
         app: Flask = create_app(environ=servers.bench_environ(database.url, "http://127.0.0.1:9"))
         with app.app_context():
@@ -303,7 +305,7 @@ def measure(kind: str, folder: Path, count: int = PLANS) -> PlanResults:
             with db.engine.connect() as connection:  # fresh statistics, as a maintained server has
                 connection.exec_driver_sql("ANALYZE")
                 connection.commit()
-            results = PlanResults(kind, count, time.perf_counter() - started)
+            results = PlanResults(kind, load_at_start, count, time.perf_counter() - started)
             print(f"  {count:,} plans in {results.fill_seconds:.0f} s", flush=True)
             for name, look_up in LOOK_UPS.items():
                 results.lookups[name] = timed(look_up, samples)
