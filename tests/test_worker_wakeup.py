@@ -15,7 +15,8 @@ from flask import Flask
 from portal import worker as worker_module
 from portal.extensions import db
 from portal.messaging import wakeup
-from portal.messaging.outbox import SEND_AT_ONCE, queue_message
+from portal.messaging.gateway import make_gateway
+from portal.messaging.outbox import SEND_AT_ONCE, claim_batch, deliver_due, queue_message
 from tests.fake_twilio import FakeTwilio
 from tests.text_line_helpers import make_text_line_app, wait_until
 
@@ -147,3 +148,32 @@ def test_messages_to_one_recipient_keep_their_order(
     tried = [at for to, at in fake_twilio.tried if to == "+13145550111"]
     for answered, next_tried in zip(in_order, tried[1:], strict=False):
         assert next_tried >= answered.at, "a message was sent before the one queued before it was answered"
+
+
+def test_a_slow_send_keeps_the_lease_on_the_messages_still_held(
+    tmp_path: Path, fake_twilio: FakeTwilio
+) -> None:
+    """Three messages that must go one after the other take 3 s at 1 s each: the lease
+    (1.5 s) is renewed meanwhile, so no other worker claims them."""
+    app = make_text_line_app(tmp_path, fake_twilio, PORTAL_OUTBOX_LEASE="1.5")
+    fake_twilio.mode, fake_twilio.slow_seconds = "slow", 1.0
+    queue(app, count=3)
+    with app.app_context():
+        gateway = make_gateway(app.config["PORTAL_SETTINGS"])
+
+    def deliver() -> None:
+        with app.app_context():
+            deliver_due(gateway)
+
+    delivering = threading.Thread(target=deliver)
+    delivering.start()
+    wait_until(lambda: fake_twilio.tried)  # claimed, and sending the first
+    taken = []
+    with app.app_context():
+        while delivering.is_alive():
+            taken += claim_batch()  # another worker, trying all along
+            time.sleep(0.1)
+    delivering.join()
+    assert taken == []
+    assert [message.body for message in fake_twilio.messages] == ["message 0", "message 1", "message 2"]
+    assert fake_twilio.attempts == 3
