@@ -152,7 +152,8 @@ def totp_accepts(user: ConsoleUser, code: str, secret: str | None = None) -> boo
     code = code.strip().replace(" ", "")
     now_step = int(time.time()) // totp.interval
     for step in (now_step, now_step - 1, now_step + 1):
-        if secrets.compare_digest(totp.at(step * totp.interval), code):
+        # As bytes: compare_digest refuses non-ASCII text (a TypeError, a 500) where it is just wrong.
+        if secrets.compare_digest(totp.at(step * totp.interval).encode(), code.encode()):
             if user.totp_last_step is not None and step <= user.totp_last_step:
                 return False  # this code (or an older one) was used already
             user.totp_last_step = step
