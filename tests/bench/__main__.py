@@ -55,10 +55,14 @@ def main() -> None:
     print(f"load average at the start: {load_start}", flush=True)
     with tempfile.TemporaryDirectory() as name:
         folder = Path(name)
+        parts, clock_part = {}, time.monotonic()
         http_results = http.measure_all(folder)
+        parts["pages and webhook"], clock_part = (time.monotonic() - clock_part) / 60, time.monotonic()
         alerts_load = machine.load()
         alert_results, alerts_note = alerts(folder)
+        parts["alerts"], clock_part = (time.monotonic() - clock_part) / 60, time.monotonic()
         plan_results = plans.measure_all(folder)
+        parts["plan look-up"] = (time.monotonic() - clock_part) / 60
     run = report.Run(
         started=started,
         load_start=load_start,
@@ -68,6 +72,7 @@ def main() -> None:
         alerts_load=alerts_load,
         plans=plan_results,
         minutes=(time.monotonic() - clock) / 60,
+        parts=parts,
         load_end=machine.load(),
     )
     path = report.write(run)
