@@ -15,6 +15,7 @@ for `make bench`.
 
 from __future__ import annotations
 
+import argparse
 import json
 import logging
 import os
@@ -139,7 +140,9 @@ def percentile(values: list[float], share: float) -> float:
     return ordered[min(len(ordered) - 1, round(share * (len(ordered) - 1)))]
 
 
-def measure(name: str, folder: Path, database_url: str | None = None) -> dict[str, float]:
+def measure(
+    name: str, folder: Path, database_url: str | None = None, burst_size: int = BURST
+) -> dict[str, float]:
     fake = FakeTwilio().start()
     overrides = {"PORTAL_DATABASE_URL": database_url} if database_url else {}
     # Only the alerts themselves: no escalation or re-alert while the burst drains.
@@ -173,7 +176,7 @@ def measure(name: str, folder: Path, database_url: str | None = None) -> dict[st
             assert len(latencies) == count, f"{count - len(latencies)} steady texts never alerted"
 
             # Burst: 1,500 texts posted as fast as the web server takes them.
-            numbers = iter(range(10001, 10001 + BURST))
+            numbers = iter(range(10001, 10001 + burst_size))
             lock = threading.Lock()
 
             def post_burst() -> None:
@@ -191,7 +194,7 @@ def measure(name: str, folder: Path, database_url: str | None = None) -> dict[st
             for poster in posters:
                 poster.join()
             posted = time.monotonic() - burst_started
-            burst_places = [place(number) for number in range(10001, 10001 + BURST)]
+            burst_places = [place(number) for number in range(10001, 10001 + burst_size)]
             alerted = wait_for(fake, burst_places, 300)
             missing = [where for where in burst_places if where not in alerted]
             assert not missing, f"{len(missing)} burst texts never alerted"
@@ -211,7 +214,7 @@ def measure(name: str, folder: Path, database_url: str | None = None) -> dict[st
     }
     print(
         f"{name}: forward latency at {STEADY_RATE:g} texts/s, p50 {result['p50_ms']:.0f} ms, "
-        f"p99 {result['p99_ms']:.0f} ms; burst of {BURST}: posted in {posted:.1f} s, "
+        f"p99 {result['p99_ms']:.0f} ms; burst of {burst_size}: posted in {posted:.1f} s, "
         f"at both dispatch numbers in {burst:.1f} s",
         flush=True,
     )
@@ -240,17 +243,24 @@ def postgres_database() -> Iterator[str | None]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--databases", default="sqlite,postgresql", help="which to measure, comma-separated")
+    parser.add_argument("--burst", type=int, default=BURST, help="texts in the burst")
+    options = parser.parse_args()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the fake API's request log
     results: dict[str, object] = {
         "bench": "alerts",
         "steady_texts_per_second": STEADY_RATE,
         "steady_seconds": STEADY_SECONDS,
-        "burst_texts": BURST,
+        "burst_texts": options.burst,
     }
-    with tempfile.TemporaryDirectory() as folder:
-        results["sqlite"] = measure("sqlite", Path(folder))
-    with postgres_database() as url, tempfile.TemporaryDirectory() as folder:
-        results["postgresql"] = measure("postgresql", Path(folder), url) if url else None
+    databases = options.databases.split(",")
+    if "sqlite" in databases:
+        with tempfile.TemporaryDirectory() as folder:
+            results["sqlite"] = measure("sqlite", Path(folder), burst_size=options.burst)
+    if "postgresql" in databases:
+        with postgres_database() as url, tempfile.TemporaryDirectory() as folder:
+            results["postgresql"] = measure("postgresql", Path(folder), url, options.burst) if url else None
     print(json.dumps(results), flush=True)
 
 
