@@ -4,11 +4,24 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import cast
 
-from flask import Blueprint, current_app, make_response, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask.blueprints import BlueprintSetupState
 from flask.typing import ResponseReturnValue
 from flask_babel import LazyString
 from flask_babel import lazy_gettext as _l
+from werkzeug.wrappers import Response as BaseResponse
 
 from portal.i18n import (
     ENGLISH,
@@ -19,6 +32,7 @@ from portal.i18n import (
 )
 from portal.links import sms_link
 from portal.phones import for_display
+from portal.public.cache import KEEP, PageCache, page_cache
 
 bp = Blueprint("public", __name__)
 
@@ -128,9 +142,60 @@ PAGES = (
 )
 
 
+@bp.record_once
+def _make_page_cache(state: BlueprintSetupState) -> None:
+    app = cast(Flask, state.app)
+    app.extensions["public_page_cache"] = cache = PageCache(app)
+    # Outermost, so that a kept public response goes out before Flask does any work.
+    app.wsgi_app = cache.wrap(app.wsgi_app)  # type: ignore[method-assign,assignment]
+
+
+# How long a browser, or a CDN or reverse proxy, may show a page without asking again:
+# a new translation or agency detail reaches every reader within five minutes.
+MAX_AGE = 300
+
+
+def page_response(page: Page) -> Response:
+    language = current_language()
+    if "_flashes" in session:
+        # A message flashed for this visitor (a form's, left unread) shows on the next
+        # page they open, this one: rendered for them alone, never kept or stored.
+        response = current_app.make_response(render_template(f"public/{page.endpoint}.html", page=page))
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    # Everything else the HTML depends on is fixed per process, except the path the app
+    # is mounted at, which url_for puts in every link.
+    rendered = page_cache().page(
+        (page.endpoint, language.code, request.script_root),
+        lambda: render_template(f"public/{page.endpoint}.html", page=page),
+    )
+    # portal.i18n's _remember_language sets the language cookie on a 200 when the
+    # visitor's does not already name this page's language. Such a visitor gets the whole
+    # page (never a 304, which would set no cookie), marked private: a shared cache
+    # replaying it would replay the Set-Cookie, or, storing the cookie-less copy, serve
+    # it to a first visitor whose choice then goes unremembered. So every page varies by
+    # Cookie, and only a reader with the right language cookie and no session gets a copy
+    # a CDN may keep and give to the next reader sending the same cookies.
+    remembered = request.cookies.get(LANGUAGE_COOKIE) == language.code
+    shareable = remembered and current_app.config["SESSION_COOKIE_NAME"] not in request.cookies
+    headers = [
+        ("ETag", rendered.quoted_etag),
+        ("Vary", "Cookie"),
+        ("Cache-Control", f"{'public' if shareable else 'private'}, max-age={MAX_AGE}"),
+    ]
+    if remembered and request.if_none_match.contains_weak(rendered.etag):
+        return current_app.response_class(status=304, headers=headers)
+    if request.cookies.keys() <= {LANGUAGE_COOKIE}:
+        # Nothing of this visitor's own in play: the whole response may be sent again to
+        # the next request with the same cookies, before Flask (portal/public/cache.py).
+        request.environ[KEEP] = rendered
+    headers.append(("Content-Type", "text/html; charset=utf-8"))
+    return current_app.response_class(rendered.body, headers=headers)
+
+
 def _page_view(page: Page) -> Callable[[], ResponseReturnValue]:
     def view() -> ResponseReturnValue:
-        return render_template(f"public/{page.endpoint}.html", page=page)
+        return page_response(page)
 
     view.__name__ = page.endpoint
     return view
@@ -147,10 +212,13 @@ def home() -> ResponseReturnValue:
     # languages goes to that language; a saved choice (the cookie) always wins.
     preferred = language_for_accept_header()
     first_visit = LANGUAGE_COOKIE not in request.cookies
+    response: BaseResponse
     if current_language() is ENGLISH and first_visit and preferred not in (None, ENGLISH):
         response = redirect(url_for("public.home", lang_code=preferred.code))
     else:
-        response = make_response(render_template("public/home.html", page=PAGES[0]))
+        response = page_response(PAGES[0])
+    # With these, a shared cache keeps one copy per Accept-Language and Cookie header:
+    # the redirect never reaches a visitor who chose English.
     response.vary.update(("Accept-Language", "Cookie"))
     return response
 
