@@ -77,8 +77,8 @@ class Settings:
     # per-visitor rate limits see the visitor's address, not the proxy's.
     trusted_proxies: int = 0
     # Cost of the console's argon2id password hashes (PORTAL_PASSWORD_HASH_COST): "default"
-    # (the library's recommended costs) or "test" (the cheapest, for the test suite;
-    # production refuses it).
+    # (the library's recommended costs) or "test" (cheap ones, for the test suite;
+    # production refuses them).
     argon2_cost: str = "default"
 
     @property

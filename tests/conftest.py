@@ -28,7 +28,7 @@ def make_environ(tmp_path: Path, **overrides: str) -> dict[str, str]:
         "PORTAL_HASH_KEY": "test-hash-key",
         "PORTAL_DATABASE_URL": f"sqlite:///{tmp_path / 'portal.db'}",
         "PORTAL_SMS_BACKEND": "console",
-        # The cheapest argon2id costs: console sign-ins in tests take microseconds, not 0.1 s.
+        # Cheap argon2id costs: a console password is checked in a millisecond, not 0.1 s.
         "PORTAL_PASSWORD_HASH_COST": "test",
     }
     environ.update(overrides)
