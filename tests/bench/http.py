@@ -36,6 +36,24 @@ class HttpResults:
     webhook_most: float = 0.0
 
 
+def pages(server: servers.Server, path: str) -> load.Throughput:
+    """wrk on one page after a warm-up, with the server's processor time per page."""
+    load.wrk(server.url + path, WARM_UP)
+    before = server.cpu_seconds()
+    measured = load.wrk(server.url + path, SECONDS)
+    measured.cpu_ms = (server.cpu_seconds() - before) * 1000 / max(1, measured.requests)
+    return measured
+
+
+def webhook(server: servers.Server) -> load.Latency:
+    """The open loop after a warm-up, with the server's processor time per text."""
+    load.open_loop(server.url, servers.PUBLIC_URL, WEBHOOK_RATE, WEBHOOK_WARM_UP)
+    before = server.cpu_seconds()
+    measured = load.open_loop(server.url, servers.PUBLIC_URL, WEBHOOK_RATE, WEBHOOK_SECONDS)
+    measured.cpu_ms = (server.cpu_seconds() - before) * 1000 / measured.sent
+    return measured
+
+
 def measure(kind: str, folder: Path) -> HttpResults:
     load_at_start = machine.load()
     logging.getLogger("werkzeug").setLevel(logging.WARNING)  # the fake Twilio's request log
@@ -58,42 +76,38 @@ def measure(kind: str, folder: Path) -> HttpResults:
             )
         )
         for path in PAGES:
-            with urlopen(portal + path, timeout=10) as answer:
+            with urlopen(portal.url + path, timeout=10) as answer:
                 assert answer.status == 200, f"{path} answered {answer.status}"
 
         print(f"[{kind}] public pages, wrk 2 threads 32 connections {SECONDS} s each", flush=True)
-        load.wrk(page_ceiling + "/", WARM_UP)
-        results = HttpResults(kind, load_at_start, load.wrk(page_ceiling + "/", SECONDS))
-        print(
-            f"  ceiling 1 (bare Flask page): {results.page_ceiling.requests_per_second:.0f} req/s", flush=True
-        )
+        results = HttpResults(kind, load_at_start, pages(page_ceiling, "/"))
+        ceiling = results.page_ceiling
+        print(f"  ceiling 1 (bare Flask page): {ceiling.requests_per_second:.0f} req/s", flush=True)
         for path in PAGES:
-            load.wrk(portal + path, WARM_UP)
-            measured = load.wrk(portal + path, SECONDS)
+            measured = pages(portal, path)
             results.pages.append(measured)
-            ratio = measured.requests_per_second / results.page_ceiling.requests_per_second
             print(
-                f"  {path}: {measured.requests_per_second:.0f} req/s, {ratio:.2f} of the ceiling", flush=True
+                f"  {path}: {measured.requests_per_second:.0f} req/s, "
+                f"{measured.requests_per_second / ceiling.requests_per_second:.2f} of the ceiling; "
+                f"{measured.cpu_ms:.2f} ms of processor a page (ceiling: {ceiling.cpu_ms:.2f})",
+                flush=True,
             )
 
         print(
             f"[{kind}] signed webhook, open loop {WEBHOOK_RATE:.0f}/s for {WEBHOOK_SECONDS:.0f} s", flush=True
         )
-        load.open_loop(webhook_ceiling, servers.PUBLIC_URL, WEBHOOK_RATE, WEBHOOK_WARM_UP)
-        results.webhook_ceiling = load.open_loop(
-            webhook_ceiling, servers.PUBLIC_URL, WEBHOOK_RATE, WEBHOOK_SECONDS
-        )
-        load.open_loop(portal, servers.PUBLIC_URL, WEBHOOK_RATE, WEBHOOK_WARM_UP)
-        results.webhook = load.open_loop(portal, servers.PUBLIC_URL, WEBHOOK_RATE, WEBHOOK_SECONDS)
-        results.webhook_ceiling_most = load.closed_loop(webhook_ceiling, servers.PUBLIC_URL, MOST_SECONDS)
-        results.webhook_most = load.closed_loop(portal, servers.PUBLIC_URL, MOST_SECONDS)
+        results.webhook_ceiling = webhook(webhook_ceiling)
+        results.webhook = webhook(portal)
+        results.webhook_ceiling_most = load.closed_loop(webhook_ceiling.url, servers.PUBLIC_URL, MOST_SECONDS)
+        results.webhook_most = load.closed_loop(portal.url, servers.PUBLIC_URL, MOST_SECONDS)
         for name, figures, most in (
             ("ceiling 2", results.webhook_ceiling, results.webhook_ceiling_most),
             ("portal", results.webhook, results.webhook_most),
         ):
             print(
                 f"  {name}: p50 {figures.p50_ms:.1f} ms, p99 {figures.p99_ms:.1f} ms, "
-                f"{figures.errors} errors of {figures.sent}; at most {most:.0f} texts/s",
+                f"{figures.errors} errors of {figures.sent}; {figures.cpu_ms:.1f} ms of processor a text; "
+                f"at most {most:.0f} texts/s",
                 flush=True,
             )
         return results

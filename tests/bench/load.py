@@ -31,6 +31,7 @@ class Throughput:
     p50_ms: float
     p99_ms: float
     errors: int  # non-2xx/3xx answers and socket errors other than the server's closes
+    cpu_ms: float = 0.0  # the server's processor time per request, when measured
 
 
 def wrk_installed() -> bool:
@@ -71,6 +72,7 @@ class Latency:
     max_ms: float
     errors: int  # answers other than 200, and failed connections
     achieved_rate: float  # answers a second over the run
+    cpu_ms: float = 0.0  # the server's processor time per request, when measured
 
 
 def percentile(values: list[float], share: float) -> float:

@@ -112,9 +112,28 @@ def migrate(environ: dict[str, str]) -> None:
     )
 
 
+@dataclass
+class Server:
+    url: str
+    pid: int  # gunicorn's master process
+
+    def cpu_seconds(self) -> float:
+        """Processor time its workers have used so far (user and system), read from /proc:
+        what a request costs, whatever else the machine is doing."""
+        ticks = 0
+        for stat in Path("/proc").glob("[0-9]*/stat"):
+            try:
+                fields = stat.read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue  # a process that ended meanwhile
+            if int(fields[1]) == self.pid:  # its parent is the master: a worker
+                ticks += int(fields[11]) + int(fields[12])
+        return ticks / os.sysconf("SC_CLK_TCK")
+
+
 @contextmanager
-def gunicorn(app: str, environ: dict[str, str], log: Path) -> Iterator[str]:
-    """Serve `app` (a gunicorn app spec) on a free port; yields its base URL."""
+def gunicorn(app: str, environ: dict[str, str], log: Path) -> Iterator[Server]:
+    """Serve `app` (a gunicorn app spec) on a free port."""
     port = free_port()
     with log.open("ab") as output:
         process = subprocess.Popen(
@@ -126,7 +145,7 @@ def gunicorn(app: str, environ: dict[str, str], log: Path) -> Iterator[str]:
     url = f"http://127.0.0.1:{port}"
     try:
         wait_for(url, process, log)
-        yield url
+        yield Server(url, process.pid)
     finally:
         process.terminate()
         process.wait(timeout=30)
