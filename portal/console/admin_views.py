@@ -34,7 +34,7 @@ from portal import audit
 from portal.audit import AuditEvent, AuditFilter
 from portal.console import audit_action, bp, requires
 from portal.console.accounts import new_setup_link
-from portal.console.forms import ButtonForm, NewUserForm
+from portal.console.forms import ButtonForm, NewUserForm, plausible_date
 from portal.console.models import ROLES, ConsoleSession, ConsoleUser
 from portal.extensions import db
 from portal.links import public_link
@@ -96,8 +96,8 @@ class AuditFilterForm(FlaskForm):  # type: ignore[misc]
     class Meta:
         csrf = False  # a search (GET) changes nothing
 
-    start = DateField(_l("From (date)"), validators=[Optional()])
-    end = DateField(_l("To (date)"), validators=[Optional()])
+    start = DateField(_l("From (date)"), validators=[Optional(), plausible_date])
+    end = DateField(_l("To (date)"), validators=[Optional(), plausible_date])
     person = SelectField(_l("Person"), choices=[], validate_choice=False)
     reference = StringField(_l("Request or plan reference"), validators=[Optional(), Length(max=20)])
     action = SelectField(_l("Action"), choices=[], validate_choice=False)
@@ -122,10 +122,15 @@ def audit_filter_form() -> tuple[AuditFilterForm, AuditFilter | None]:
         return form, None
     start, end = local_days(form.start.data, form.end.data)
     person = form.person.data or ""
+    # An account id as we make them; anything else typed into the URL ("²", thirty
+    # nines) is an account nobody has.
+    actor_id = None
+    if person not in ("", "none"):
+        actor_id = int(person) if person.isascii() and person.isdigit() and len(person) < 10 else -1
     return form, AuditFilter(
         start=start,
         end=end,
-        actor_id=int(person) if person.isdigit() else None,
+        actor_id=actor_id,
         no_account=person == "none",
         reference=(form.reference.data or "").strip() or None,
         action=form.action.data or None,
@@ -136,7 +141,8 @@ def audit_filter_form() -> tuple[AuditFilterForm, AuditFilter | None]:
 @requires("supervisor")
 def audit_trail() -> ResponseReturnValue:
     form, wanted = audit_filter_form()
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
+    # Past the last page shows the last page (a page of thirty nines would overflow OFFSET).
+    page = min(max(request.args.get("page", 1, type=int) or 1, 1), 1_000_000)
     events: list[AuditEvent] = []
     total = 0
     if wanted is not None:

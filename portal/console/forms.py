@@ -3,18 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from datetime import date
 from typing import Any
 
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
 from wtforms import DateField, EmailField, PasswordField, RadioField, SelectField, StringField, TextAreaField
-from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional
+from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional, ValidationError
 
 from portal.dispatch.display import DISPOSITIONS as DISPOSITION_WORDS
 from portal.plans.names import name_words
 
 # How a request ended, in words (portal.dispatch.display, where the lifecycle checks them).
 DISPOSITIONS = list(DISPOSITION_WORDS.items())
+
+
+def plausible_date(_form: FlaskForm, field: DateField) -> None:
+    """A filter date the records can hold: "9999-12-31" would overflow the day after it."""
+    if field.data and not date(2000, 1, 1) <= field.data <= date(2100, 12, 31):
+        raise ValidationError(_l("Enter a date between 2000 and 2100."))
 
 
 class SignInForm(FlaskForm):

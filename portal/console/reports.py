@@ -26,7 +26,7 @@ from wtforms import DateField
 from wtforms.validators import Optional, ValidationError
 
 from portal.console import bp, requires
-from portal.console.forms import DISPOSITIONS
+from portal.console.forms import DISPOSITIONS, plausible_date
 from portal.database import utcnow
 from portal.dispatch.models import CitRequest
 from portal.extensions import db
@@ -41,8 +41,8 @@ class ReportForm(FlaskForm):  # type: ignore[misc]
     class Meta:
         csrf = False  # a search (GET) changes nothing
 
-    start = DateField(_l("From (date)"), validators=[Optional()])
-    end = DateField(_l("To (date)"), validators=[Optional()])
+    start = DateField(_l("From (date)"), validators=[Optional(), plausible_date])
+    end = DateField(_l("To (date)"), validators=[Optional(), plausible_date])
 
     def validate_end(self, field: DateField) -> None:
         if field.data and self.start.data and field.data < self.start.data:

@@ -50,6 +50,12 @@ def neighbour(slug: str, offset: int) -> str | None:
     return STEPS[index].slug if 0 <= index < len(STEPS) else None
 
 
+def step_args() -> dict[str, str]:
+    """The query string a step passes on to the next (back to the review page), and
+    nothing else: url_for would take "slug" or "_external" from a visitor's URL."""
+    return {key: request.args[key] for key in ("then", "review") if key in request.args}
+
+
 def step_url(slug: str, **values: Any) -> str:
     if slug == "photo":
         return url_for("plans.photo", **values)
@@ -198,7 +204,7 @@ def photo() -> ResponseReturnValue:
         if action == "remove":
             draft.photo_jpeg = None
             db.session.commit()
-            return redirect(step_url("photo", **request.args))
+            return redirect(step_url("photo", **step_args()))
         upload = request.files.get("photo")
         if upload and upload.filename:
             # Whichever button was pressed, a chosen photo is uploaded, never dropped.
@@ -207,7 +213,7 @@ def photo() -> ResponseReturnValue:
                 form.photo.errors = [error]
             elif action == "upload":
                 flash(_("The photo was saved."), "success")
-                return redirect(step_url("photo", **request.args))
+                return redirect(step_url("photo", **step_args()))
         elif action == "upload":
             form.photo.errors = [_("Choose a photo to upload.")]
         if not form.photo.errors:
@@ -274,7 +280,7 @@ def phones() -> ResponseReturnValue:
         if action == "add" or (action == "next" and typed_number):
             # "Continue" with a number typed adds it, as "Send a code" would.
             if add_phone(draft, listed, add_form):
-                return redirect(step_url("phones", **request.args))
+                return redirect(step_url("phones", **step_args()))
         elif action.startswith(("verify:", "resend:", "remove:")):
             response, pending = phone_action(draft, listed, action, code_form)
             if response is not None:
@@ -336,24 +342,24 @@ def phone_action(
     """Verify, resend or remove a listed phone: a redirect, or the phone whose code failed."""
     verb, _sep, position = action.partition(":")
     if not position.isdigit() or int(position) >= len(listed):
-        return redirect(step_url("phones", **request.args)), None
+        return redirect(step_url("phones", **step_args())), None
     phone = listed[int(position)]
     if verb == "remove":
         listed.pop(int(position))
         save_phones(draft, listed)
-        return redirect(step_url("phones", **request.args)), None
+        return redirect(step_url("phones", **step_args())), None
     if verb == "resend":
         if send_code_or_explain(phone["number"], code_form.code):
             db.session.commit()
             flash(_("We sent a new code to %(number)s.", number=for_sentence(phone["number"])), "success")
-            return redirect(step_url("phones", **request.args)), None
+            return redirect(step_url("phones", **step_args())), None
     elif code_form.validate():
         result = check_code(phone["number"], "verify", code_form.code.data)
         if result is CodeCheck.ACCEPTED:
             phone["verified"] = True
             save_phones(draft, listed)
             flash(_("%(number)s is verified.", number=for_sentence(phone["number"])), "success")
-            return redirect(step_url("phones", **request.args)), None
+            return redirect(step_url("phones", **step_args())), None
         code_form.code.errors = [explain(result)]
     return None, int(position)
 

@@ -117,7 +117,8 @@ def status() -> ResponseReturnValue:
     record_status(
         request.form.get("MessageSid", ""),
         request.form.get("MessageStatus", ""),
-        int(error_code) if error_code.isdigit() else None,
+        # Twilio's error codes are five digits; anything else is no code, not a crash.
+        int(error_code) if error_code.isascii() and error_code.isdigit() and len(error_code) <= 9 else None,
     )
     return Response(status=204)
 
