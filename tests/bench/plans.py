@@ -152,6 +152,7 @@ class PlanResults:
     # By look-up: p99 ms of this process's processor time (the SQLite engine's included).
     processor: dict[str, float] = field(default_factory=dict)
     query_plans: dict[str, list[str]] = field(default_factory=dict)
+    megabytes: float = 0.0  # the whole database on disk, indexes included
 
 
 def fill(count: int, rng: random.Random) -> list[Sample]:
@@ -302,6 +303,29 @@ def query_plan(look_up: Callable[[Sample], list[Any]], sample: Sample) -> list[s
     return lines
 
 
+def size_mb() -> float:
+    """The plans on disk, their indexes included: the SQLite file (its log copied in
+    first), or PostgreSQL's three plan tables."""
+    if db.engine.dialect.name == "sqlite":
+        raw = db.engine.raw_connection()  # outside any transaction, as the pragma needs
+        try:
+            raw.cursor().execute("PRAGMA wal_checkpoint(TRUNCATE)")
+            pages, size = (
+                raw.cursor().execute(f"PRAGMA {name}").fetchone()[0] for name in ("page_count", "page_size")
+            )
+        finally:
+            raw.close()
+        return float(pages * size) / 1e6
+    tables = ("crisis_plans", "plan_phones", "plan_name_indexes")
+    connection = db.session.connection()
+    total = sum(
+        int(connection.exec_driver_sql(f"SELECT pg_total_relation_size('{table}')").scalar_one())
+        for table in tables
+    )
+    db.session.rollback()
+    return total / 1e6
+
+
 def measure(kind: str, folder: Path, count: int = PLANS) -> PlanResults:
     from flask_migrate import upgrade
 
@@ -317,7 +341,10 @@ def measure(kind: str, folder: Path, count: int = PLANS) -> PlanResults:
                 connection.exec_driver_sql("ANALYZE")
                 connection.commit()
             results = PlanResults(kind, load_at_start, count, time.perf_counter() - started)
-            print(f"  {count:,} plans in {results.fill_seconds:.0f} s", flush=True)
+            results.megabytes = size_mb()
+            print(
+                f"  {count:,} plans in {results.fill_seconds:.0f} s, {results.megabytes:,.0f} MB", flush=True
+            )
             for name, look_up in LOOK_UPS.items():
                 p50, p99, results.processor[name] = timed(look_up, samples)
                 results.lookups[name] = (p50, p99)

@@ -207,7 +207,10 @@ def plan_rows(run: Run) -> tuple[list[str], list[str], list[str], str, str]:
     rows, goals, misses, fills, plans_text = [], [], [], [], []
     for result in run.plans:
         name = NAMES[result.database]
-        fills.append(f"{name} {result.plans:,} plans in {result.fill_seconds:.0f} s")
+        fills.append(
+            f"{name} {result.plans:,} plans in {result.fill_seconds:.0f} s, {result.megabytes:,.0f} MB on disk "
+            f"({result.megabytes * 1e6 / result.plans / 1000:.1f} kB a plan, indexes included)"
+        )
         worst = max(result.lookups, key=lambda kind: result.lookups[kind][1])
         for kind, (p50, p99) in result.lookups.items():
             sql50, sql99 = result.queries[kind]
