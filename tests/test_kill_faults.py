@@ -10,8 +10,9 @@ other gunicorn workers take it). Then:
   and its CIT request are in the database;
 - none is lost: each acknowledged text's alert reaches both dispatch numbers once the
   workers are back;
-- an alert comes twice only if it was a killed worker's message in flight (accepted by
-  Twilio, its SID not yet committed; a worker sends several at once), never three times.
+- an alert comes again only if it was a killed worker's message in flight (accepted by
+  Twilio, its SID not yet committed; a worker sends several at once): each repeat needs
+  a kill.
 
 Runs on SQLite (one instance, three gunicorn workers) and on PostgreSQL (two instances
 of two). The counts go to the warnings summary of the CI log.

@@ -112,7 +112,7 @@ def test_a_queued_message_wakes_the_idle_worker(
 def test_messages_are_sent_at_once(
     app: Flask, fake_twilio: FakeTwilio, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fake_twilio.mode, fake_twilio.slow_seconds = "slow", 0.2  # each send answered after 200 ms
+    fake_twilio.mode, fake_twilio.slow_seconds = "slow", 0.5  # each send answered after 500 ms
     count = 20
     with idle_worker(app, monkeypatch):
         queued = time.monotonic()
@@ -121,11 +121,13 @@ def test_messages_are_sent_at_once(
                 queue_message(to=f"+131455502{number:02d}", body="x", sender="line", purpose="texter_reply")
             db.session.commit()
         wait_until(lambda: len(fake_twilio.messages) == count, seconds=POLL / 2)
-    elapsed = max(message.at for message in fake_twilio.messages) - queued
-    # One at a time would take 20 x 200 ms = 4 s; SEND_AT_ONCE at a time, 3 rounds.
-    assert elapsed < count * 0.2 / 3, f"{count} messages took {elapsed:.2f} s"
+    # SEND_AT_ONCE sends were out together: the last of them began before the first was
+    # answered (one at a time, each begins after the one before is answered). Seen in
+    # the order of events, not timed, so a loaded machine cannot fail it.
     starts = sorted(tried for _to, tried in fake_twilio.tried)
-    assert starts[SEND_AT_ONCE - 1] - starts[0] < 0.2, "the first sends did not overlap"
+    first_answer = min(message.at for message in fake_twilio.messages)
+    assert starts[SEND_AT_ONCE - 1] < first_answer, "the first sends did not overlap"
+    assert queued < starts[0]
 
 
 def test_messages_to_one_recipient_keep_their_order(
