@@ -53,16 +53,16 @@ def main() -> None:
         raise SystemExit("make bench needs wrk: apt-get install wrk")
     started, clock, load_start = datetime.now(UTC), time.monotonic(), machine.load()
     print(f"load average at the start: {load_start}", flush=True)
-    with tempfile.TemporaryDirectory() as name:
+    with tempfile.TemporaryDirectory() as name, machine.LoadWatch() as watch:
         folder = Path(name)
-        parts, clock_part = {}, time.monotonic()
+        windows = [time.monotonic()]
         http_results = http.measure_all(folder)
-        parts["pages and webhook"], clock_part = (time.monotonic() - clock_part) / 60, time.monotonic()
+        windows.append(time.monotonic())
         alerts_load = machine.load()
         alert_results, alerts_note = alerts(folder)
-        parts["alerts"], clock_part = (time.monotonic() - clock_part) / 60, time.monotonic()
+        windows.append(time.monotonic())
         plan_results = plans.measure_all(folder)
-        parts["plan look-up"] = (time.monotonic() - clock_part) / 60
+        windows.append(time.monotonic())
     run = report.Run(
         started=started,
         load_start=load_start,
@@ -72,7 +72,14 @@ def main() -> None:
         alerts_load=alerts_load,
         plans=plan_results,
         minutes=(time.monotonic() - clock) / 60,
-        parts=parts,
+        parts={
+            name: ((end - start) / 60, watch.between(start, end))
+            for name, start, end in zip(
+                ("pages and webhook", "alerts", "plan look-up"), windows[:-1], windows[1:], strict=True
+            )
+        },
+        loads=watch.samples,
+        others=watch.others,
         load_end=machine.load(),
     )
     path = report.write(run)

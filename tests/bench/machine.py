@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import platform
 import re
 import sqlite3
 import subprocess
+import threading
+import time
 from importlib.metadata import version
 from pathlib import Path
 
@@ -76,3 +79,74 @@ def versions() -> str:
             wrk_version(),
         )
     )
+
+
+def _busy_ticks() -> int:
+    """Processor time all processes have used since boot, from /proc/stat."""
+    user, nice, system, _idle, _iowait, irq, softirq, steal = map(
+        int, Path("/proc/stat").read_text().split()[1:9]
+    )
+    return user + nice + system + irq + softirq + steal
+
+
+def _own_ticks() -> int:
+    """Processor time this process and everything it started have used, those ended
+    included (counted into their parents once waited for)."""
+    parents, times = {}, {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(stat.parent.name)
+        parents[pid] = int(fields[1])
+        times[pid] = sum(int(value) for value in fields[11:15])  # utime stime cutime cstime
+    own, total = os.getpid(), 0
+    for pid, ticks in times.items():
+        ancestor = pid
+        while ancestor not in (own, 0, 1) and ancestor in parents:
+            ancestor = parents[ancestor]
+        if ancestor == own:
+            total += ticks
+    return total
+
+
+class LoadWatch:
+    """While a run lasts, every few seconds: the 1-minute load average, and how many cores
+    other work used (all processor time less this run's own processes). PostgreSQL's
+    server processes count as other work, serving this run's queries among others'."""
+
+    def __init__(self, every: float = 5.0) -> None:
+        self.samples: list[float] = []
+        self.others: list[float] = []  # cores used by other work, per interval
+        self.at: list[float] = []  # when each interval ended (time.monotonic)
+        self._every = every
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._watch, daemon=True)
+
+    def _watch(self) -> None:
+        tick = os.sysconf("SC_CLK_TCK")
+        last = (time.monotonic(), _busy_ticks(), _own_ticks())
+        while not self._stop.wait(self._every):
+            now = (time.monotonic(), _busy_ticks(), _own_ticks())
+            busy, own = now[1] - last[1], now[2] - last[2]
+            self.others.append(max(0.0, (busy - own) / tick / (now[0] - last[0])))
+            self.samples.append(float(load().split()[0]))
+            self.at.append(now[0])
+            last = now
+
+    def between(self, start: float, end: float) -> float:
+        """Cores other work used on average between two moments (time.monotonic)."""
+        used = [
+            cores for cores, at in zip(self.others, self.at, strict=True) if start < at <= end + self._every
+        ]
+        return sum(used) / len(used) if used else 0.0
+
+    def __enter__(self) -> LoadWatch:
+        self.samples.append(float(load().split()[0]))
+        self._thread.start()
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self._stop.set()
+        self._thread.join()

@@ -3,6 +3,7 @@ goal met or missed with the figure that explains it."""
 
 from __future__ import annotations
 
+import statistics
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -34,7 +35,9 @@ class Run:
     alerts_load: str
     plans: list[PlanResults]
     minutes: float
-    parts: dict[str, float]  # minutes each part took
+    parts: dict[str, tuple[float, float]]  # minutes each part took, cores other work used meanwhile
+    loads: list[float]  # the 1-minute load average every few seconds of the run
+    others: list[float]  # cores other work used, every few seconds of the run
     load_end: str
 
 
@@ -42,17 +45,22 @@ def mark(met: bool) -> str:
     return "met" if met else "**missed**"
 
 
+def others(run: Run) -> tuple[float, float]:
+    """Cores other work used during the run: on average, and at most over a few seconds."""
+    used = run.others or [0.0]
+    return statistics.mean(used), max(used)
+
+
 def busy(run: Run) -> str:
-    """A note when other work shared the machine: the highest 1-minute load average seen."""
-    seen = [run.load_start, run.load_end, run.alerts_load]
-    seen += [result.load_average for result in run.http] + [result.load_average for result in run.plans]
-    highest, cores = max(float(load.split()[0]) for load in seen), machine.cores()
-    if highest <= cores / 2:
+    """A note when other work shared the machine."""
+    mean, most = others(run)
+    if most < 0.25:
         return ""
     return (
-        f"The machine was shared: its 1-minute load average reached {highest:.1f} on {cores} cores during "
-        f"the run (see each part below), so the servers had only part of the processor. The ceilings, "
-        f"measured beside them, had the same share; absolute latencies and their tails suffer most."
+        f"The machine was shared: other work used {mean:.1f} of its {machine.cores()} cores on average during "
+        f"the run, up to {most:.1f} (see the machine above), so the servers had only part of the processor. "
+        f"The ceilings, measured beside them, had the same share; absolute latencies and their tails suffer "
+        f"most, the processor time per request least."
     )
 
 
@@ -266,13 +274,19 @@ def write(run: Run, path: Path | None = None) -> Path:
     text = Template((Path(__file__).with_name("template.md")).read_text()).substitute(
         date=run.started.strftime("%Y-%m-%d %H:%M UTC"),
         minutes=f"{run.minutes:.1f}",
-        parts=", ".join(f"{part} {minutes:.1f} min" for part, minutes in run.parts.items()),
+        parts=", ".join(
+            f"{part} {minutes:.1f} min (other work meanwhile: {cores:.1f} cores)"
+            for part, (minutes, cores) in run.parts.items()
+        ),
         redis="it did" if _redis_used() else "it did not answer in this run",
         cores=machine.cores(),
         cpu=machine.cpu_model(),
         memory=f"{machine.memory_gb():.1f}",
         load_start=run.load_start,
         load_end=run.load_end,
+        load_range=f"{min(run.loads or [0.0]):.1f} to {max(run.loads or [0.0]):.1f}, median "
+        f"{statistics.median(run.loads or [0.0]):.1f}",
+        others=f"{others(run)[0]:.2f} cores on average, {others(run)[1]:.2f} at most",
         versions=machine.versions(),
         commit=machine.commit(),
         uncommitted=(
