@@ -52,10 +52,13 @@ def others(run: Run) -> tuple[float, float]:
 
 
 def busy(run: Run) -> str:
-    """A note when other work shared the machine."""
+    """How much other work shared the machine, in a sentence."""
     mean, most = others(run)
-    if most < 0.25:
-        return ""
+    if mean < 0.25:
+        return (
+            f"Other work on the machine was light during the run: {mean:.1f} of its {machine.cores()} cores on "
+            f"average, up to {most:.1f} over 5 s."
+        )
     return (
         f"The machine was shared: other work used {mean:.1f} of its {machine.cores()} cores on average during "
         f"the run, up to {most:.1f} (see the machine above), so the servers had only part of the processor. "
