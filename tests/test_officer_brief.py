@@ -153,7 +153,8 @@ def test_who_to_look_for_comes_before_what_helps(dispatcher: FlaskClient, migrat
         "they/them",
         "Age ",
         APPEARANCE,
-        "Deaf or hard of hearing and Does not speak, or speaks very little",
+        "Deaf or hard of hearing",
+        "Does not speak, or speaks very little",
         "ASL",
         "Does the person need an interpreter?",
         "CIT officer requested",
@@ -170,6 +171,17 @@ def test_who_to_look_for_comes_before_what_helps(dispatcher: FlaskClient, migrat
     positions = [page.find(text) for text in order]
     assert -1 not in positions, [text for text, at in zip(order, positions, strict=True) if at == -1]
     assert positions == sorted(positions), sorted(zip(positions, order, strict=True))
+
+
+def test_several_choices_read_as_a_list_not_as_one_odd_sentence(
+    dispatcher: FlaskClient, migrated_app: Flask
+) -> None:
+    """Two needs joined into "Deaf or hard of hearing and Does not speak, or speaks very little"
+    read as one muddled need; an officer must see two."""
+    page = brief(dispatcher, new_plan(migrated_app, born=date(1985, 2, 3)))
+    assert "<li>Deaf or hard of hearing</li>" in page
+    assert "<li>Does not speak, or speaks very little</li>" in page
+    assert " and Does not speak" not in page
 
 
 @pytest.mark.parametrize(

@@ -24,6 +24,9 @@ from portal.plans.models import CrisisPlan, PlanDraft
 class Answer:
     label: str
     text: str
+    # Several choices, each on its own line: joined into a sentence, "Deaf or hard of
+    # hearing and Does not speak, or speaks very little" reads as one muddled need.
+    items: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,14 @@ def answer_text(field: Field) -> str:
     return str(field.data or "")
 
 
+def answer_items(field: Field) -> tuple[str, ...]:
+    """The labels of several chosen options; empty for any other answer."""
+    if not isinstance(field.data, list) or len(field.data) < 2:
+        return ()
+    choices = dict(getattr(field, "choices", None) or [])
+    return tuple(str(choices.get(value, value)) for value in field.data)
+
+
 def photo_uri(jpeg: bytes | None) -> str | None:
     """The photo inside the page itself: no second URL that could be fetched on its own."""
     return "data:image/jpeg;base64," + base64.b64encode(jpeg).decode() if jpeg else None
@@ -61,7 +72,7 @@ def sections(answers: dict[str, MultiDict[str, str]]) -> list[Section]:
             continue
         form = step.form(formdata=answers[step.slug], meta={"csrf": False})
         shown = [
-            Answer(str(field.label.text), answer_text(field))
+            Answer(str(field.label.text), answer_text(field), answer_items(field))
             for field in form
             if field.name not in ("csrf_token", "website") and answer_text(field)
         ]
