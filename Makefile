@@ -11,6 +11,8 @@ INSTALLED := $(VENV)/.installed
 CATALOGUES := $(wildcard translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 POT := translations/messages.pot
+# Header lines that change with the clock or the installed Babel, not with the messages.
+POT_NOISE := grep -Ev '^"(POT-Creation-Date|Generated-By):'
 EXTRACT := $(BIN)/pybabel --quiet extract -F babel.cfg -k _l -k lazy_gettext --add-location=file --add-comments=Translators: \
 	--sort-by-file --msgid-bugs-address="" --project="Call for the Pin" --copyright-holder="Call for the Pin contributors" .
 
@@ -56,14 +58,14 @@ lint: $(INSTALLED)
 	$(BIN)/ruff format --check portal tests
 	$(BIN)/mypy
 	@$(EXTRACT) -o $(VENV)/messages.pot
-	@if ! diff -q <(grep -v '^"POT-Creation-Date' $(POT)) <(grep -v '^"POT-Creation-Date' $(VENV)/messages.pot) >/dev/null; then \
+	@if ! diff -q <($(POT_NOISE) $(POT)) <($(POT_NOISE) $(VENV)/messages.pot) >/dev/null; then \
 		echo "translations/messages.pot is stale: run 'make translations' and translate the new strings"; exit 1; fi
 
 # The gettext round trip. The template is only rewritten when a message changed, so
 # running this on a clean tree leaves no diff.
 translations: $(INSTALLED)
 	$(EXTRACT) -o $(VENV)/messages.pot
-	if [ ! -f $(POT) ] || ! diff -q <(grep -v '^"POT-Creation-Date' $(POT)) <(grep -v '^"POT-Creation-Date' $(VENV)/messages.pot) >/dev/null; then \
+	if [ ! -f $(POT) ] || ! diff -q <($(POT_NOISE) $(POT)) <($(POT_NOISE) $(VENV)/messages.pot) >/dev/null; then \
 		cp $(VENV)/messages.pot $(POT); fi
 	$(BIN)/pybabel --quiet update --ignore-pot-creation-date --no-fuzzy-matching --ignore-obsolete -i $(POT) -d translations
 	$(MAKE) catalogues
