@@ -47,6 +47,12 @@ def test_placeholders_match_the_english(language) -> None:  # type: ignore[no-un
                 assert entry.msgid.count(token) <= translated.count(token), (token, entry.msgid)
 
 
+def messages_of(catalogue: Path) -> list[str]:
+    """A catalogue's lines but the one naming the Babel release that wrote it: a new
+    release of Babel is not a change to the messages."""
+    return [line for line in catalogue.read_text().splitlines() if not line.startswith('"Generated-By:')]
+
+
 def test_make_translations_on_a_clean_tree_changes_nothing(tmp_path: Path) -> None:
     """Extracting and updating again must give back exactly the committed catalogues."""
     tree = tmp_path / "tree"
@@ -70,4 +76,4 @@ def test_make_translations_on_a_clean_tree_changes_nothing(tmp_path: Path) -> No
         PROJECT_ROOT / "translations/messages.pot",
     ]:
         relative = po.relative_to(PROJECT_ROOT)
-        assert (tree / relative).read_text() == po.read_text(), f"make translations changed {relative}"
+        assert messages_of(tree / relative) == messages_of(po), f"make translations changed {relative}"
