@@ -8,16 +8,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, Select, String, func, or_, select
+from sqlalchemy import Integer, Select, String, delete, func, or_, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.crypto import EncryptedText
-from portal.database import UTCDateTime, utcnow
+from portal.database import UTCDateTime, rows_changed, utcnow
 from portal.extensions import db
 
 PLAN_VIEW = "plan.view"
+# Kept at least a year (issue 14). 400 days is longer than a plan lives between two
+# confirmations with its grace period (365 + 30 days): a family reading its access log
+# at renewal, or before the plan is deleted, sees every view since it last confirmed.
+RETENTION = timedelta(days=400)
 
 
 class AuditEvent(db.Model):  # type: ignore[name-defined,misc]
@@ -51,6 +55,15 @@ def plan_views(reference: str) -> list[AuditEvent]:
         .order_by(AuditEvent.at.desc())
     )
     return list(db.session.scalars(query))
+
+
+def delete_old_events(now: datetime | None = None) -> int:
+    """Scheduled: rows older than RETENTION are deleted; returns how many. One DELETE,
+    so safe to run twice and from several workers at once."""
+    cutoff = (now or utcnow()) - RETENTION
+    deleted = rows_changed(db.session, delete(AuditEvent).where(AuditEvent.at < cutoff))
+    db.session.commit()
+    return deleted
 
 
 # Searching the trail (supervisors) --------------------------------------------------

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import DateTime, event
-from sqlalchemy.engine import Dialect, Engine
+from sqlalchemy.engine import CursorResult, Dialect, Engine
 from sqlalchemy.orm import Session, scoped_session
+from sqlalchemy.sql import Executable
 from sqlalchemy.types import TypeDecorator
 
 
@@ -118,3 +119,9 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def rows_changed(session: Session | scoped_session[Any], statement: Executable) -> int:
+    """Run an UPDATE or DELETE; how many rows it changed (0 when another worker had)."""
+    result = session.execute(statement)
+    return int(cast("CursorResult[Any]", result).rowcount)

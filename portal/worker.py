@@ -22,15 +22,11 @@ from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal.database import UTCDateTime, utcnow
-from portal.dispatch.alerts import escalate_unacknowledged, escalate_unreached, send_waiting_updates
-from portal.dispatch.retention import delete_old_texter_data
 from portal.extensions import db
+from portal.jobs import JOBS
 from portal.messaging.gateway import make_gateway
 from portal.messaging.outbox import SEND_AT_ONCE, deliver_due, reconcile_statuses
 from portal.messaging.wakeup import make_waiter
-from portal.plans import lifecycle as plan_lifecycle
-from portal.sms.conversation import answer_waiting_texters, forward_silent_texters
-from portal.sms.retention import forget_old_texts
 
 log = logging.getLogger(__name__)
 
@@ -41,18 +37,9 @@ IDLE_PAUSE = 0.5
 BEAT_EVERY = 3.0  # seconds between heartbeats (/healthz calls 15 seconds of silence a failure)
 ERROR_PAUSE_MAX = 5.0  # seconds, at most, between tries while the database fails
 
-# Scheduled jobs: functions of no arguments, safe to run twice or from two workers at
-# once, with how often they run (seconds). The text line's timers need seconds.
-SCHEDULED_JOBS: tuple[tuple[Callable[[], None], float], ...] = (
-    (forward_silent_texters, 1.0),
-    (answer_waiting_texters, 5.0),
-    (escalate_unreached, 1.0),
-    (escalate_unacknowledged, 5.0),
-    (send_waiting_updates, 5.0),
-    (plan_lifecycle.run, 300.0),
-    (delete_old_texter_data, 3600.0),
-    (forget_old_texts, 3600.0),
-)
+# Scheduled jobs (portal.jobs, the one list): functions of no arguments, safe to run
+# twice or from two workers at once, with how often they run (seconds).
+SCHEDULED_JOBS: tuple[tuple[Callable[[], object], float], ...] = tuple((job.run, job.every) for job in JOBS)
 
 
 class WorkerHeartbeat(db.Model):  # type: ignore[name-defined,misc]
@@ -107,7 +94,9 @@ def run(stop: threading.Event) -> None:
     gateway = make_gateway(current_app.config["PORTAL_SETTINGS"])
     look_up_statuses: Callable[[], object] = functools.partial(reconcile_statuses, gateway)
     jobs: tuple[tuple[Callable[[], object], float], ...] = (*SCHEDULED_JOBS, (look_up_statuses, 60.0))
-    last_run = {job: 0.0 for job, _every in jobs}
+    # Every job runs at start: time.monotonic() counts from boot, so 0.0 would hold a
+    # daily job back until the machine had been up a day.
+    last_run = {job: float("-inf") for job, _every in jobs}
     last_beat = 0.0
     failures = 0
     pool = ThreadPoolExecutor(SEND_AT_ONCE, thread_name_prefix="outbox-send")

@@ -1,18 +1,19 @@
 """Plans expire 12 months after they were last confirmed: reminders 30 and 7 days before,
 deletion 30 days after; drafts go after 7 days and used codes after a day.
 
-Run by the worker; safe to run twice or from two workers at once.
+Run by the worker (portal.jobs); safe to run twice or from several workers at once.
+Each job takes `now` so that a test can move the clock, and returns how much it did.
 """
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 
-from portal.database import utcnow
+from portal.database import rows_changed, utcnow
 from portal.extensions import db
 from portal.i18n import BY_CODE
 from portal.links import public_link
@@ -27,20 +28,27 @@ REMINDER_DAYS = (7, 30)
 GRACE = timedelta(days=30)
 
 
-def send_reminders() -> None:
-    now = utcnow()
+def send_reminders(now: datetime | None = None) -> int:
+    """Scheduled: text the plan's phones 30 and 7 days before it ends; returns the plans reminded."""
+    now = now or utcnow()
+    reminded = 0
     for days in REMINDER_DAYS:
-        due = select(CrisisPlan).where(
-            # expires within `days` days
-            CrisisPlan.confirmed_at <= now + timedelta(days=days) - PLAN_LIFETIME,
+        due = (
+            CrisisPlan.confirmed_at <= now + timedelta(days=days) - PLAN_LIFETIME,  # ends within `days`
             or_(CrisisPlan.reminder_sent.is_(None), CrisisPlan.reminder_sent > days),
         )
-        if db.engine.dialect.name == "postgresql":
-            due = due.with_for_update(skip_locked=True)
-        for plan in db.session.scalars(due):
-            remind(plan)
-            plan.reminder_sent = days
-        db.session.commit()
+        for plan_id in db.session.scalars(select(CrisisPlan.id).where(*due)).all():
+            # Claim the reminder before queuing it: of two workers (or a renewal) at the
+            # same plan, the UPDATE that still finds it due is the only one that texts.
+            # PostgreSQL makes the second UPDATE wait for the first and check again.
+            claim = update(CrisisPlan).where(CrisisPlan.id == plan_id, *due).values(reminder_sent=days)
+            if rows_changed(db.session, claim.execution_options(synchronize_session=False)) == 1:
+                # The claim's row lock keeps the plan until the commit.
+                plan = db.session.get_one(CrisisPlan, plan_id, populate_existing=True)
+                remind(plan)
+                reminded += 1
+            db.session.commit()
+    return reminded
 
 
 def remind(plan: CrisisPlan) -> None:
@@ -56,19 +64,33 @@ def remind(plan: CrisisPlan) -> None:
             queue_message(to=phone.number, body=body, sender="notices", purpose="plan_reminder")
 
 
-def delete_ended_plans() -> None:
-    ended = select(CrisisPlan).where(CrisisPlan.confirmed_at < utcnow() - PLAN_LIFETIME - GRACE)
-    for plan in db.session.scalars(ended).all():
-        withdraw_plan(plan)
-    db.session.commit()
+def delete_ended_plans(now: datetime | None = None) -> int:
+    """Scheduled: plans not confirmed again within their grace period are deleted, as a
+    withdrawal deletes them; returns how many."""
+    ended = CrisisPlan.confirmed_at < (now or utcnow()) - PLAN_LIFETIME - GRACE
+    deleted = 0
+    for plan_id in db.session.scalars(select(CrisisPlan.id).where(ended)).all():
+        # One plan a transaction, locked (PostgreSQL; SQLite writes one at a time): a
+        # second worker skips it, then finds it gone, instead of deleting it twice.
+        locked = select(CrisisPlan).where(CrisisPlan.id == plan_id, ended).with_for_update(skip_locked=True)
+        plan = db.session.scalars(locked).first()
+        if plan is not None:
+            withdraw_plan(plan)
+            deleted += 1
+        db.session.commit()
+    return deleted
 
 
-def delete_used_codes() -> None:
-    db.session.execute(delete(PhoneCode).where(PhoneCode.created_at < utcnow() - timedelta(days=1)))
+def delete_used_codes(now: datetime | None = None) -> int:
+    """Scheduled: one-time codes are kept a day (for the lock-out count), then deleted."""
+    old = PhoneCode.created_at < (now or utcnow()) - timedelta(days=1)
+    deleted = rows_changed(db.session, delete(PhoneCode).where(old))
     db.session.commit()
+    return deleted
 
 
 def run() -> None:
+    """Every plan job once, in the order the worker first runs them."""
     send_reminders()
     delete_ended_plans()
     delete_expired_drafts()
