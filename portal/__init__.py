@@ -121,11 +121,10 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from portal import backup, demo, jobs, keys, worker
+    from portal import demo, jobs, keys, worker
     from portal.console import admin_views
 
     admin_views.init_app(app)
-    backup.init_app(app)
     demo.init_app(app)
     keys.init_app(app)
     jobs.init_app(app)
