@@ -54,6 +54,7 @@ EXPECTED: dict[str, str | None] = {
     "console.audit_trail": "supervisor",
     "console.audit_export": "supervisor",
     "console.reports": "supervisor",
+    "console.reports_export": "supervisor",
     # Accounts.
     "console.users": "admin",
     "console.deactivate_user": "admin",

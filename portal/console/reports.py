@@ -1,38 +1,40 @@
-"""Counts and trends for supervisors and program managers, without personal data.
+"""The supervisors' dashboard: counts and trends without personal data, as charts (SVG made
+here, each with its table) and as a CSV of the same aggregates.
 
-Times to acknowledge (median, 90th percentile) are computed over acknowledged requests
-only, and the page says so beside the count of requests nobody acknowledged and the
-longest wait: a week in which 25 of 26 requests were never acknowledged must not read
-as a good week. Weeks and date ranges are the agency's local calendar.
+The numbers come from portal.dispatch.statistics; this module only chooses the dates,
+words and chart rows. Dates are the agency's local calendar.
 """
 
 from __future__ import annotations
 
-import math
-import statistics
-from collections import Counter
-from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
-from typing import Any
+import csv
+import io
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta
 
-from flask import current_app, render_template, request
+from babel import Locale
+from flask import Response, current_app, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import format_decimal
+from flask_babel import format_decimal, format_percent, get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
-from sqlalchemy import select
 from wtforms import DateField
 from wtforms.validators import Optional, ValidationError
 
 from portal.console import bp, requires
 from portal.console.forms import DISPOSITIONS, plausible_date
-from portal.database import utcnow
-from portal.dispatch.models import CitRequest
-from portal.extensions import db
+from portal.dispatch.statistics import (
+    CARE_DISPOSITIONS,
+    PlanFigures,
+    RequestFigures,
+    plan_figures,
+    request_figures,
+)
 from portal.i18n import BY_CODE
 from portal.settings import Settings
-from portal.times import agency_zone, local_days, local_today, to_local
+from portal.times import agency_zone, local_date, local_today
 
 WEEKS = 12  # the range shown when none is chosen
 
@@ -47,78 +49,6 @@ class ReportForm(FlaskForm):  # type: ignore[misc]
     def validate_end(self, field: DateField) -> None:
         if field.data and self.start.data and field.data < self.start.data:
             raise ValidationError(_("The end date is before the start date."))
-
-
-@dataclass(frozen=True)
-class Wait:
-    """How long one request waited for a dispatcher."""
-
-    reference: str
-    received: datetime
-    minutes: float
-    state: str  # acknowledged, waiting (open, nobody acknowledged it yet), closed (never acknowledged)
-
-
-@dataclass
-class Tally:
-    """The numbers for a period: the whole range, or one week."""
-
-    requests: int = 0
-    acknowledged: list[float] = field(default_factory=list)  # minutes to acknowledge
-    still_waiting: int = 0
-    closed_unacknowledged: int = 0
-    supervisors_alerted: int = 0
-    not_delivered: int = 0
-    longest: Wait | None = None
-
-    @property
-    def unacknowledged(self) -> int:
-        return self.still_waiting + self.closed_unacknowledged
-
-    @property
-    def median(self) -> float | None:
-        return statistics.median(self.acknowledged) if self.acknowledged else None
-
-    @property
-    def p90(self) -> float | None:
-        return percentile(self.acknowledged, 0.9)
-
-    def add(self, row: Any, now: datetime) -> None:  # a row of the columns selected below
-        self.requests += 1
-        if row.acknowledged_at is not None:
-            wait = Wait(
-                row.reference,
-                row.created_at,
-                minutes_between(row.created_at, row.acknowledged_at),
-                "acknowledged",
-            )
-            self.acknowledged.append(wait.minutes)
-        elif row.status == "closed":
-            self.closed_unacknowledged += 1
-            wait = Wait(
-                row.reference, row.created_at, minutes_between(row.created_at, row.closed_at or now), "closed"
-            )
-        else:
-            self.still_waiting += 1
-            wait = Wait(row.reference, row.created_at, minutes_between(row.created_at, now), "waiting")
-        if row.supervisors_alerted_at is not None:
-            self.supervisors_alerted += 1
-        if row.escalated_at is not None:
-            self.not_delivered += 1
-        if self.longest is None or wait.minutes > self.longest.minutes:
-            self.longest = wait
-
-
-def minutes_between(start: datetime, end: datetime) -> float:
-    return max((end - start).total_seconds() / 60, 0.0)
-
-
-def percentile(values: list[float], share: float) -> float | None:
-    """Nearest rank: the smallest value that `share` of the values do not exceed."""
-    if not values:
-        return None
-    ordered = sorted(values)
-    return ordered[max(math.ceil(share * len(ordered)) - 1, 0)]
 
 
 def duration_in_words(minutes: float) -> str:
@@ -137,9 +67,169 @@ def chosen_days(form: ReportForm) -> tuple[date, date]:
     return first or last - timedelta(weeks=WEEKS) + timedelta(days=1), last
 
 
-@bp.get("/reports")
-@requires("supervisor")
-def reports() -> ResponseReturnValue:
+# --- Charts ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Bar:
+    label: str
+    values: tuple[float, ...]  # one a series, stacked
+    shown: str  # the figure written at the bar's end
+
+
+@dataclass(frozen=True)
+class Chart:
+    """A horizontal bar chart (templates/console/_charts.html) and the table beside it."""
+
+    key: str  # the HTML id, and the prefix of the SVG's own ids
+    title: str
+    series: tuple[str, ...]  # names in the legend and the table's columns
+    bars: list[Bar]
+    label_heading: str
+
+    @property
+    def description(self) -> str:
+        """What a screen reader hears after the title: the largest bar, and where the rest is."""
+        if not any(sum(bar.values) for bar in self.bars):
+            return str(_("Nothing to show in these dates."))
+        top = max(self.bars, key=lambda bar: sum(bar.values))
+        return str(
+            _(
+                "%(count)d bars. The longest: %(label)s, %(value)s. The table beside the chart gives every number.",
+                count=len(self.bars),
+                label=top.label,
+                value=top.shown,
+            )
+        )
+
+    @property
+    def largest(self) -> float:
+        return max((sum(bar.values) for bar in self.bars), default=0) or 1
+
+
+def counted(count: int) -> str:
+    return str(format_decimal(count))
+
+
+def count_chart(key: str, title: str, heading: str, series: str, rows: Sequence[tuple[str, int]]) -> Chart:
+    return Chart(key, title, (series,), [Bar(label, (n,), counted(n)) for label, n in rows], heading)
+
+
+def weekday_names() -> list[str]:
+    locale = get_locale() or Locale.parse("en")
+    return [locale.days["format"]["wide"][day] for day in range(7)]  # 0 is Monday in Babel
+
+
+def charts(figures: RequestFigures, plans: PlanFigures) -> list[Chart]:
+    weeks = figures.by_week()
+    words = dict(DISPOSITIONS)
+    in_order = [key for key, _words in DISPOSITIONS]
+    dispositions = sorted(
+        figures.dispositions.items(), key=lambda item: in_order.index(item[0]) if item[0] in in_order else 99
+    )
+    overall = figures.overall
+    times = []
+    for label, median, p90 in (
+        (_("Alert reached dispatch"), overall.alert_median, overall.alert_p90),
+        (_("Acknowledged"), overall.median, overall.p90),
+    ):
+        for measure, minutes in ((_("median"), median), (_("90th percentile"), p90)):
+            times.append(
+                Bar(
+                    f"{label}, {measure}",
+                    (minutes or 0.0,),
+                    duration_in_words(minutes) if minutes is not None else "—",
+                )
+            )
+    return [
+        Chart(
+            "chart-weeks",
+            _("Requests per week"),
+            (_("Acknowledged"), _("Never acknowledged")),
+            [
+                Bar(
+                    local_date(monday, "short"),
+                    (len(week.acknowledged), week.unacknowledged),
+                    counted(week.requests),
+                )
+                for monday, week in weeks
+            ],
+            _("Week of"),
+        ),
+        Chart(
+            "chart-times",
+            _("Minutes from the first text"),
+            (_("Minutes"),),
+            times,
+            _("Measure"),
+        ),
+        count_chart(
+            "chart-plans-on-file",
+            _("Requests with a crisis plan on file"),
+            _("Crisis plan"),
+            _("Requests"),
+            [
+                (_("Plan on file"), figures.with_plan),
+                (_("No plan on file"), overall.requests - figures.with_plan),
+            ],
+        ),
+        count_chart(
+            "chart-languages",
+            _("Languages"),
+            _("Language"),
+            _("Requests"),
+            [
+                (BY_CODE[code].english_name if code in BY_CODE else code, n)
+                for code, n in figures.languages.most_common()
+            ],
+        ),
+        Chart(
+            "chart-dispositions",
+            _("Dispositions of closed requests"),
+            (_("Handed to care"), _("Other ending")),
+            [
+                Bar(
+                    str(words.get(key, key)),
+                    (n, 0) if key in CARE_DISPOSITIONS else (0, n),
+                    counted(n),
+                )
+                for key, n in dispositions
+            ],
+            _("Disposition"),
+        ),
+        count_chart(
+            "chart-hours",
+            _("Requests by hour of day"),
+            _("Hour"),
+            _("Requests"),
+            [(f"{hour:02d}:00", n) for hour, n in enumerate(figures.by_hour)],
+        ),
+        count_chart(
+            "chart-weekdays",
+            _("Requests by day of week"),
+            _("Day"),
+            _("Requests"),
+            list(zip(weekday_names(), figures.by_weekday, strict=True)),
+        ),
+        count_chart(
+            "chart-plans",
+            _("Crisis plans now, each counted once"),
+            _("State"),
+            _("Plans"),
+            [
+                (_("Active"), plans.active),
+                (_("Awaiting the person's confirmation"), plans.awaiting_person),
+                (_("Expiring within 30 days"), plans.expiring),
+                (_("Expired, to be deleted"), plans.expired),
+            ],
+        ),
+    ]
+
+
+# --- Views --------------------------------------------------------------------------------
+
+
+def report_form() -> tuple[ReportForm, date, date]:
     form = ReportForm(formdata=request.args)
     form.validate()
     first, last = chosen_days(form)
@@ -148,31 +238,18 @@ def reports() -> ResponseReturnValue:
         form.start.data, form.start.raw_data = first, None
     if not form.end.raw_data or not form.end.raw_data[0]:
         form.end.data, form.end.raw_data = last, None
-    start, end = local_days(first, last)
-    # Only the columns counted: the encrypted location and callback number stay unread.
-    rows = db.session.execute(
-        select(
-            CitRequest.reference,
-            CitRequest.created_at,
-            CitRequest.acknowledged_at,
-            CitRequest.closed_at,
-            CitRequest.status,
-            CitRequest.supervisors_alerted_at,
-            CitRequest.escalated_at,
-            CitRequest.language,
-            CitRequest.disposition,
-            CitRequest.source,
-        ).where(CitRequest.created_at >= start, CitRequest.created_at < end)
-    ).all()
-    now = utcnow()
-    overall = Tally()
-    weeks: dict[date, Tally] = {}
-    for row in rows:
-        overall.add(row, now)
-        day = to_local(row.created_at).date()
-        weeks.setdefault(day - timedelta(days=day.weekday()), Tally()).add(row, now)
+    return form, first, last
+
+
+@bp.get("/reports")
+@requires("supervisor")
+def reports() -> ResponseReturnValue:
+    form, first, last = report_form()
+    figures = request_figures(first, last)
+    plans = plan_figures(first, last)
     settings: Settings = current_app.config["PORTAL_SETTINGS"]
     kept_since = local_today() - timedelta(days=settings.request_retention_days)
+    overall = figures.overall
     return render_template(
         "console/reports.html",
         form=form,
@@ -180,12 +257,103 @@ def reports() -> ResponseReturnValue:
         last=last,
         zone=agency_zone().key,
         overall=overall,
-        by_week=sorted(weeks.items(), reverse=True),
+        figures=figures,
+        plans=plans,
+        charts={chart.key: chart for chart in charts(figures, plans)},
+        by_week=sorted(figures.weeks.items(), reverse=True),
         duration_in_words=duration_in_words,
+        share_with_plan=format_percent(figures.with_plan / overall.requests) if overall.requests else None,
         retention_days=settings.request_retention_days if first < kept_since else None,
-        languages=Counter(BY_CODE[row.language].english_name for row in rows).most_common(),
-        dispositions=Counter(
-            dict(DISPOSITIONS).get(row.disposition, row.disposition) for row in rows if row.disposition
-        ).most_common(),
-        sources=Counter(row.source for row in rows),
+        languages=[
+            (BY_CODE[code].english_name if code in BY_CODE else code, n)
+            for code, n in figures.languages.most_common()
+        ],
+        dispositions=[
+            (str(dict(DISPOSITIONS).get(key, key)), n) for key, n in figures.dispositions.most_common()
+        ],
+        sources=figures.sources,
+        query=request.query_string.decode() if not form.errors else "",
+    )
+
+
+def minutes_or_blank(minutes: float | None) -> str:
+    return "" if minutes is None else f"{minutes:.1f}"
+
+
+def csv_rows(
+    first: date, last: date, figures: RequestFigures, plans: PlanFigures
+) -> Iterator[list[str | int]]:
+    """The dashboard's aggregates, one figure a line: counts, minutes and codes only."""
+    overall = figures.overall
+    yield ["section", "item", "measure", "value"]
+    yield ["dates", "first", "local date", first.isoformat()]
+    yield ["dates", "last", "local date", last.isoformat()]
+    for name, value in (
+        ("requests", overall.requests),
+        ("by text", figures.sources.get("sms", 0)),
+        ("by voice call", figures.sources.get("voice", 0)),
+        ("acknowledged", len(overall.acknowledged)),
+        ("never acknowledged", overall.unacknowledged),
+        ("still waiting", overall.still_waiting),
+        ("closed without acknowledgement", overall.closed_unacknowledged),
+        ("escalated to supervisors", overall.supervisors_alerted),
+        ("alerts reached no dispatch phone", overall.not_delivered),
+        ("alert reached dispatch", len(overall.alerted)),
+        ("with a crisis plan on file", figures.with_plan),
+        ("closed with a disposition", figures.closed),
+        ("closed with care", figures.closed_with_care),
+    ):
+        yield ["all", name, "requests", value]
+    for name, minutes in (
+        ("first text to alert reaching dispatch, median", overall.alert_median),
+        ("first text to alert reaching dispatch, 90th percentile", overall.alert_p90),
+        ("first text to acknowledgement, median", overall.median),
+        ("first text to acknowledgement, 90th percentile", overall.p90),
+    ):
+        yield ["all", name, "minutes", minutes_or_blank(minutes)]
+    for monday, week in figures.by_week():
+        yield ["week", monday.isoformat(), "requests", week.requests]
+        yield ["week", monday.isoformat(), "never acknowledged", week.unacknowledged]
+        yield ["week", monday.isoformat(), "escalated to supervisors", week.supervisors_alerted]
+        yield ["week", monday.isoformat(), "acknowledgement median minutes", minutes_or_blank(week.median)]
+        yield [
+            "week",
+            monday.isoformat(),
+            "acknowledgement 90th percentile minutes",
+            minutes_or_blank(week.p90),
+        ]
+    for code, n in figures.languages.most_common():
+        yield ["language", code, "requests", n]
+    for key, n in figures.dispositions.most_common():
+        yield ["disposition", key, "requests", n]
+    for hour, n in enumerate(figures.by_hour):
+        yield ["hour of day", f"{hour:02d}", "requests", n]
+    for day, n in zip(
+        ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday"),
+        figures.by_weekday,
+        strict=True,
+    ):
+        yield ["day of week", day, "requests", n]
+    yield ["plans", "registered in these dates", "plans", plans.registered]
+    yield ["plans", "active", "plans", plans.active]
+    yield ["plans", "awaiting the person", "plans", plans.awaiting_person]
+    yield ["plans", "expiring within 30 days", "plans", plans.expiring]
+    yield ["plans", "expired, to be deleted", "plans", plans.expired]
+
+
+@bp.get("/reports.csv")
+@requires("supervisor")
+def reports_export() -> ResponseReturnValue:
+    form, first, last = report_form()
+    if form.errors:
+        return reports()
+    buffer = io.StringIO()
+    csv.writer(buffer).writerows(
+        csv_rows(first, last, request_figures(first, last), plan_figures(first, last))
+    )
+    name = f"cit-requests-{first.isoformat()}-to-{last.isoformat()}.csv"
+    return Response(
+        buffer.getvalue(),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
