@@ -9,6 +9,7 @@ from typing import Any
 from flask import Flask
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from portal import logs
 from portal import settings as settings_module
 from portal.settings import Settings
 
@@ -35,6 +36,7 @@ def create_app(
     register_blueprints(app)
     register_errorhandlers(app)
     register_commands(app)
+    logs.init_app(app)  # last: the request log wraps every other middleware
     return app
 
 
@@ -121,10 +123,11 @@ def register_errorhandlers(app: Flask) -> None:
 
 
 def register_commands(app: Flask) -> None:
-    from portal import demo, jobs, keys, worker
+    from portal import backup, demo, jobs, keys, worker
     from portal.console import admin_views
 
     admin_views.init_app(app)
+    backup.init_app(app)
     demo.init_app(app)
     keys.init_app(app)
     jobs.init_app(app)
