@@ -46,7 +46,8 @@ def configure(app: Flask, settings: Settings) -> None:
         SECRET_KEY=settings.secret_key,
         SQLALCHEMY_DATABASE_URI=settings.database_url,
         # A connection the server dropped (a failover, a restart) is replaced, not used.
-        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True},
+        # An error's text leaves out the statement's values (emails, names), as logs must.
+        SQLALCHEMY_ENGINE_OPTIONS={"pool_pre_ping": True, "hide_parameters": True},
         BABEL_TRANSLATION_DIRECTORIES=str(PROJECT_ROOT / "translations"),
         BABEL_DEFAULT_LOCALE="en",
         SESSION_COOKIE_SECURE=settings.production,

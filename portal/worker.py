@@ -21,6 +21,7 @@ from flask import Flask, current_app
 from sqlalchemy import String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
+from portal import logs
 from portal.database import UTCDateTime, utcnow
 from portal.extensions import db
 from portal.jobs import JOBS
@@ -152,7 +153,7 @@ def init_app(app: Flask) -> None:
     @app.cli.command("worker")
     def worker_command() -> None:
         """Deliver queued text messages and run the scheduled jobs, until stopped."""
-        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logs.configure()  # JSON lines on stderr; create_app did it already (it is idempotent)
         stop = threading.Event()
         signal.signal(signal.SIGTERM, lambda _signum, _frame: stop.set())
         signal.signal(signal.SIGINT, lambda _signum, _frame: stop.set())
