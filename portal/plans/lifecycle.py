@@ -35,6 +35,9 @@ def send_reminders(now: datetime | None = None) -> int:
     for days in REMINDER_DAYS:
         due = (
             CrisisPlan.confirmed_at <= now + timedelta(days=days) - PLAN_LIFETIME,  # ends within `days`
+            # ... and has not ended: a plan found after its end (a worker stopped for days)
+            # is not told it "ends" on a day gone by; it is deleted after its grace.
+            CrisisPlan.confirmed_at > now - PLAN_LIFETIME,
             or_(CrisisPlan.reminder_sent.is_(None), CrisisPlan.reminder_sent > days),
         )
         for plan_id in db.session.scalars(select(CrisisPlan.id).where(*due)).all():
