@@ -32,6 +32,7 @@ from portal.i18n import (
 )
 from portal.links import sms_link
 from portal.phones import for_display
+from portal.public import numbers as live_numbers
 from portal.public.cache import KEEP, PageCache, page_cache
 
 bp = Blueprint("public", __name__)
@@ -124,6 +125,15 @@ PAGES = (
         ),
     ),
     Page(
+        "numbers",
+        "/numbers",
+        _l("The program in numbers"),
+        _l("In numbers"),
+        _l(
+            "How many people asked for a CIT officer this year, how fast dispatch answered and how many were handed to care."
+        ),
+    ),
+    Page(
         "privacy",
         "/privacy",
         _l("Privacy"),
@@ -202,8 +212,19 @@ def _page_view(page: Page) -> Callable[[], ResponseReturnValue]:
 
 
 for _page in PAGES:
-    if _page.endpoint != "home":
+    if _page.endpoint not in ("home", "numbers"):
         localized_route(bp, _page.rule)(_page_view(_page))
+
+
+@bp.record_once
+def _make_numbers_cache(state: BlueprintSetupState) -> None:
+    live_numbers.init_app(cast(Flask, state.app))
+
+
+@localized_route(bp, "/numbers")
+def numbers() -> ResponseReturnValue:
+    # Live figures: counted once a minute, never kept by the page cache (numbers.py).
+    return live_numbers.render_numbers(next(page for page in PAGES if page.endpoint == "numbers"))
 
 
 @localized_route(bp, "/")

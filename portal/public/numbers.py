@@ -1,0 +1,92 @@
+"""The public "program in numbers" page: this year's figures, none below 10.
+
+Its numbers change with every request, so it stays out of the page cache
+(portal/public/cache.py), which keeps a page until a catalogue or the agency file changes.
+The figures are counted at most once a minute per process instead, and the page is
+rendered for each visitor (a flashed message shows like on any page), with a short
+max-age and an ETag for a browser that asks again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from time import monotonic
+
+from babel import Locale
+from flask import Flask, current_app, render_template, request, session
+from flask.typing import ResponseReturnValue
+from flask_babel import format_decimal, format_percent, get_locale
+from flask_babel import gettext as _
+from markupsafe import Markup
+
+from portal.dispatch.statistics import SMALLEST_SHOWN, Published, published
+from portal.i18n import BY_CODE, left_to_right, whole_number
+
+
+@dataclass
+class Counted:
+    figures: Published
+    at: float  # monotonic
+
+
+class NumbersCache:
+    """This year's published figures, counted again once `lifetime` seconds have passed."""
+
+    lifetime = 60.0
+
+    def __init__(self) -> None:
+        self._counted: Counted | None = None
+
+    def figures(self) -> Published:
+        counted = self._counted
+        now = monotonic()
+        if counted is None or now - counted.at >= self.lifetime:
+            counted = self._counted = Counted(published(), now)
+        return counted.figures
+
+
+def numbers_cache() -> NumbersCache:
+    return current_app.extensions["public_numbers"]  # type: ignore[no-any-return]
+
+
+def count_words(count: int | None) -> Markup:
+    """A count as residents read it: "fewer than 10" below 10, never the count itself."""
+    if count is None:
+        return Markup("{}").format(_("fewer than %(number)s", number=whole_number(SMALLEST_SHOWN)))
+    return left_to_right(whole_number(count))
+
+
+def language_name(code: str) -> str:
+    locale = get_locale() or Locale.parse("en")
+    return str(Locale.parse(BY_CODE[code].catalogue).get_language_name(locale) or code)
+
+
+def render_numbers(page: object) -> ResponseReturnValue:
+    figures = numbers_cache().figures()
+    median = (
+        left_to_right(format_decimal(round(figures.median_minutes, 1), "0.0"))
+        if figures.median_minutes is not None
+        else None
+    )
+    body = render_template(
+        "public/numbers.html",
+        page=page,
+        figures=figures,
+        count_words=count_words,
+        median=median,
+        care_share=left_to_right(format_percent(figures.care_share))
+        if figures.care_share is not None
+        else None,
+        language_counts=[(language_name(code), count) for code, count in figures.languages],
+    )
+    response = current_app.make_response(body)
+    if "_flashes" in session:
+        response.headers["Cache-Control"] = "no-store"
+        return response
+    response.headers["Cache-Control"] = f"private, max-age={int(numbers_cache().lifetime)}"
+    response.add_etag()
+    return response.make_conditional(request)
+
+
+def init_app(app: Flask) -> None:
+    app.extensions["public_numbers"] = NumbersCache()
