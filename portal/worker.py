@@ -18,7 +18,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 
 from flask import Flask, current_app
-from sqlalchemy import String, select
+from sqlalchemy import Integer, String, select
 from sqlalchemy.orm import Mapped, mapped_column
 
 from portal import logs
@@ -52,6 +52,8 @@ class WorkerHeartbeat(db.Model):  # type: ignore[name-defined,misc]
     beat_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     # The last time a pass or a job failed (the database locked or gone, a bug).
     last_error_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # How many passes and jobs failed since this worker started (/healthz adds them up).
+    errors: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 def beat(name: str) -> None:
@@ -66,16 +68,11 @@ def note_error(name: str) -> None:
     try:
         heartbeat = db.session.get(WorkerHeartbeat, name) or WorkerHeartbeat(worker=name)
         heartbeat.last_error_at = utcnow()
+        heartbeat.errors = (heartbeat.errors or 0) + 1
         db.session.add(heartbeat)
         db.session.commit()
     except Exception:
         reset_session()
-
-
-def latest_error() -> datetime | None:
-    return db.session.scalar(
-        select(WorkerHeartbeat.last_error_at).order_by(WorkerHeartbeat.last_error_at.desc()).limit(1)
-    )
 
 
 def latest_heartbeat() -> datetime | None:
