@@ -38,7 +38,7 @@ MINUTE, HOUR, DAY = 60.0, 3600.0, 86400.0
 class Job:
     name: str
     run: Callable[[], object]  # returns how much it did (a count), or None
-    every: float  # seconds between runs in each worker
+    every: float | None  # seconds between runs in each worker; None: only by command
     does: str  # for `jobs list`
 
 
@@ -112,10 +112,13 @@ JOBS: tuple[Job, ...] = (
         DAY,
         f"Delete audit-trail rows older than {audit.RETENTION.days} days.",
     ),
+    # By command only: finding what an older key holds means reading every encrypted
+    # value, photos included, which would hold the worker's deliveries back for minutes
+    # on a large registry. Run it once after putting a new key first (portal.keys).
     Job(
         "re-encrypt",
         keys.reencrypt_old,
-        DAY,
+        None,
         "Re-encrypt the values an older key holds with the newest key (after a key rotation).",
     ),
 )
@@ -124,7 +127,9 @@ BY_NAME = {job.name: job for job in JOBS}
 jobs_cli = AppGroup("jobs", help="The scheduled jobs the worker runs.")
 
 
-def how_often(seconds: float) -> str:
+def how_often(seconds: float | None) -> str:
+    if seconds is None:
+        return "by command only"
     for unit, size in (("day", DAY), ("hour", HOUR), ("minute", MINUTE)):
         if seconds >= size:
             count = seconds / size
@@ -137,7 +142,7 @@ def list_command() -> None:
     """Each job's name, how often each worker runs it, and what it does."""
     width = max(len(job.name) for job in JOBS)
     for job in JOBS:
-        click.echo(f"{job.name:<{width}}  {how_often(job.every):<16}  {job.does}")
+        click.echo(f"{job.name:<{width}}  {how_often(job.every):<15}  {job.does}")
 
 
 @jobs_cli.command("run")

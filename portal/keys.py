@@ -1,9 +1,9 @@
 """Key rotation: re-encrypt the stored values with the newest key.
 
 Rotation: put the new key first in PORTAL_ENCRYPTION_KEYS (keep the old ones after it),
-restart; the workers' `re-encrypt` job (portal.jobs) then re-encrypts what the older
-keys hold, or run `flask --app portal jobs run re-encrypt` at once; then remove the old
-keys. `flask --app portal keys rotate` re-encrypts every value, whatever its key.
+restart, run `flask --app portal jobs run re-encrypt` (it re-encrypts what the older keys
+hold, and may run beside the workers and the web servers), then remove the old keys.
+`flask --app portal keys rotate` re-encrypts every value, whatever its key.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ keys_cli = AppGroup("keys", help="Encryption key rotation.")
 
 
 def reencrypt_old() -> int:
-    """Scheduled: re-encrypt the values not under the newest key; returns how many.
+    """The `re-encrypt` job: re-encrypt the values not under the newest key; returns how many.
 
     A second run finds none. Safe from several workers at once, and beside the
     application's own writes: a value is replaced only if it is still the token read.

@@ -40,7 +40,9 @@ ERROR_PAUSE_MAX = 5.0  # seconds, at most, between tries while the database fail
 
 # Scheduled jobs (portal.jobs, the one list): functions of no arguments, safe to run
 # twice or from two workers at once, with how often they run (seconds).
-SCHEDULED_JOBS: tuple[tuple[Callable[[], object], float], ...] = tuple((job.run, job.every) for job in JOBS)
+SCHEDULED_JOBS: tuple[tuple[Callable[[], object], float], ...] = tuple(
+    (job.run, job.every) for job in JOBS if job.every is not None
+)
 
 
 class WorkerHeartbeat(db.Model):  # type: ignore[name-defined,misc]
