@@ -511,3 +511,27 @@ def test_every_job_run_again_changes_nothing(any_database_app: Flask, workers: i
         assert len(reminders()) == 2
         run_jobs(app, "--all")
         assert snapshot() == done
+
+
+def test_a_failing_job_is_reported_and_the_others_still_run(tmp_path: Path) -> None:
+    """An operator removed the old key before re-encrypting: re-encrypt fails loudly (exit
+    code 1), and the jobs named after it still do their work."""
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    before = create_app({"TESTING": True}, environ=make_environ(tmp_path, PORTAL_ENCRYPTION_KEYS=old))
+    with before.app_context():
+        upgrade()
+        event = record(
+            "plan.view", actor_id=None, actor_name="Dispatcher", plan_reference="LOST-KEYS", reason="x"
+        )
+        event.at = ago(days=10)
+        old_event = record("plan.view", actor_id=None, actor_name="Dispatcher", plan_reference="OLD-EVENT")
+        old_event.at = ago(days=500)
+        db.session.commit()
+        db.engine.dispose()
+    after = create_app({"TESTING": True}, environ=make_environ(tmp_path, PORTAL_ENCRYPTION_KEYS=new))
+    result = after.test_cli_runner().invoke(args=["jobs", "run", "re-encrypt", "delete-old-audit-events"])
+    assert result.exit_code == 1
+    assert "re-encrypt: failed (InvalidToken)" in result.output
+    assert re.search(r"^delete-old-audit-events: done in [\d.]+ s, 1 changed$", result.output, re.M)
+    with after.app_context():
+        assert list(db.session.scalars(select(AuditEvent.plan_reference))) == ["LOST-KEYS"]
