@@ -6,6 +6,7 @@ finished; and a second run, or two workers at once, change nothing more."""
 
 from __future__ import annotations
 
+import json
 import re
 import threading
 from collections.abc import Callable
@@ -18,7 +19,7 @@ from click.testing import Result
 from cryptography.fernet import Fernet
 from flask import Flask
 from flask_migrate import upgrade
-from sqlalchemy import func, select, text
+from sqlalchemy import event, func, select, text
 
 from portal import create_app
 from portal.audit import AuditEvent, record
@@ -27,6 +28,7 @@ from portal.database import utcnow
 from portal.dispatch.models import CitRequest, RequestMessage
 from portal.extensions import db
 from portal.jobs import JOBS
+from portal.keys import reencrypt_old
 from portal.messaging.outbox import OutboundMessage, queue_message
 from portal.plans import lifecycle
 from portal.plans.models import (
@@ -454,8 +456,6 @@ def test_two_workers_re_encrypting_at_once_agree(tmp_path: Path, any_database_ap
         {"TESTING": True},
         environ=make_environ(tmp_path, PORTAL_DATABASE_URL=url, PORTAL_ENCRYPTION_KEYS=f"{new},{old}"),
     )
-    from portal.keys import reencrypt_old
-
     assert concurrently(both, reencrypt_old) == []
     with both.app_context():
         assert changed(run_jobs(both, "re-encrypt"), "re-encrypt") == 0
@@ -535,3 +535,45 @@ def test_a_failing_job_is_reported_and_the_others_still_run(tmp_path: Path) -> N
     assert re.search(r"^delete-old-audit-events: done in [\d.]+ s, 1 changed$", result.output, re.M)
     with after.app_context():
         assert list(db.session.scalars(select(AuditEvent.plan_reference))) == ["LOST-KEYS"]
+
+
+@pytest.mark.postgres
+def test_re_encrypt_never_writes_back_a_value_the_application_changed_meanwhile(
+    tmp_path: Path, postgres_url: str
+) -> None:
+    """On PostgreSQL the job reads without a lock, so the family may save the plan between
+    its read and its write: their change stays. (SQLite's writers take turns.)"""
+    old, new = Fernet.generate_key().decode(), Fernet.generate_key().decode()
+    environ = make_environ(tmp_path, PORTAL_DATABASE_URL=postgres_url, PORTAL_ENCRYPTION_KEYS=old)
+    before = create_app({"TESTING": True}, environ=environ)
+    with before.app_context():
+        upgrade()
+        plan_id = add_plan(10, "RACE-AAAA")
+        db.engine.dispose()
+    both = create_app({"TESTING": True}, environ={**environ, "PORTAL_ENCRYPTION_KEYS": f"{new},{old}"})
+    with both.app_context():
+        saved = (
+            vault().encrypt(json.dumps({"care": {"medications": "Changed by the family"}}).encode()).decode()
+        )
+
+        def family_saves_first(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+            if statement.startswith("UPDATE crisis_plans SET details") and not done:
+                done.append(True)
+                with db.engine.begin() as other:  # another connection, committed at once
+                    other.execute(
+                        text("UPDATE crisis_plans SET details = :d WHERE id = :i"), {"d": saved, "i": plan_id}
+                    )
+
+        done: list[bool] = []
+        event.listen(db.engine, "before_cursor_execute", family_saves_first)
+        try:
+            reencrypted = reencrypt_old()
+        finally:
+            event.remove(db.engine, "before_cursor_execute", family_saves_first)
+        assert done and reencrypted == 3  # the three phones; the details were the family's
+        db.engine.dispose()
+    after = create_app({"TESTING": True}, environ={**environ, "PORTAL_ENCRYPTION_KEYS": new})
+    with after.app_context():
+        plan = db.session.get_one(CrisisPlan, plan_id)
+        assert plan.details == {"care": {"medications": "Changed by the family"}}
+        db.engine.dispose()
