@@ -101,7 +101,8 @@ def test_a_backup_taken_while_texts_arrive_restores_every_answered_request(tmp_p
     log = tmp_path / "web.log"
     port = free_port()
     server = web_server("web", port, environ, log, workers=2)
-    answered: list[tuple[float, str]] = []  # when the webhook's answer arrived, the request's reference
+    # When each text was posted and its answer came, and the request's reference.
+    answered: list[tuple[float, float, str]] = []
     failures: list[int | None] = []
     stop = threading.Event()
 
@@ -110,9 +111,10 @@ def test_a_backup_taken_while_texts_arrive_restores_every_answered_request(tmp_p
             if stop.is_set():
                 return
             sender = f"+1314{5700000 + number * 10_000 + n:07d}"
+            posted = time.monotonic()
             answer = post_text(port, text_params(sender, f"PIN {n + 1} Main St", "SM" + uuid.uuid4().hex))
             if answer.status == 200 and answer.reference:
-                answered.append((time.monotonic(), answer.reference))
+                answered.append((posted, time.monotonic(), answer.reference))
             else:
                 failures.append(answer.status)
 
@@ -124,8 +126,10 @@ def test_a_backup_taken_while_texts_arrive_restores_every_answered_request(tmp_p
         for thread in texters:
             thread.start()
         assert wait_for(lambda: len(answered) >= 30, 60), log_tail(log)
+        # In this process, so that the copy starts at once: the texts answered just
+        # before are still only in SQLite's write-ahead log.
         began = time.monotonic()
-        taken = flask_command(environ, "backup", str(backup))
+        taken = app.test_cli_runner().invoke(args=["backup", str(backup)])
         ended = time.monotonic()
         assert wait_for(lambda: answered[-1][0] > ended + 1, 30), log_tail(log)
     finally:
@@ -135,13 +139,13 @@ def test_a_backup_taken_while_texts_arrive_restores_every_answered_request(tmp_p
         server.stop()
         fake.stop()
 
-    assert taken.returncode == 0, taken.stdout + taken.stderr
-    assert "the checks pass" in taken.stdout
+    assert taken.exit_code == 0, taken.output
+    assert "the checks pass" in taken.output
     assert not failures, f"the webhook failed during the backup: {failures}"
-    during = [reference for at, reference in answered if began < at < ended]
-    assert during, "no text was answered while the backup ran: it proves nothing"
-    before = {reference for at, reference in answered if at < began}
-    after = {reference for at, reference in answered if at > ended}
+    during = [reference for posted, at, reference in answered if posted < ended and at > began]
+    assert during, "no text was in flight while the backup ran: it proves nothing"
+    before = {reference for _, at, reference in answered if at < began}
+    after = {reference for posted, _, reference in answered if posted > ended}
 
     # A new machine: the same keys, an empty directory.
     restored_environ = {**environ, "PORTAL_DATABASE_URL": f"sqlite:///{tmp_path / 'new' / 'portal.db'}"}
@@ -152,7 +156,7 @@ def test_a_backup_taken_while_texts_arrive_restores_every_answered_request(tmp_p
     assert problems(restored_app) == []
     in_backup = references(restored_app)
     assert before <= in_backup, f"{len(before - in_backup)} answered requests missing from the backup"
-    # One moment's copy: nothing answered after the backup finished is in it.
+    # One moment's copy: nothing texted after the backup finished is in it.
     assert not (after & in_backup)
     assert in_backup <= references(app)
 
@@ -177,6 +181,20 @@ def corrupt(backup: Path) -> None:
     middle = len(data) // 2 // 4096 * 4096
     data[middle : middle + 8192] = b"\xa5" * 8192
     backup.write_bytes(bytes(data))
+
+
+def damaged_index(backup: Path) -> None:
+    """Two indexes of the requests swapped, as a half-written page can leave them: every
+    row still reads, only SQLite's own integrity check finds it (and a search by status
+    after the restore would find the wrong requests)."""
+    connection = sqlite3.connect(backup)
+    pages = dict(connection.execute("SELECT name, rootpage FROM sqlite_schema WHERE type = 'index'"))
+    connection.execute("PRAGMA writable_schema = ON")
+    status, created = "ix_cit_requests_status", "ix_cit_requests_created_at"
+    connection.execute("UPDATE sqlite_schema SET rootpage = ? WHERE name = ?", (pages[created], status))
+    connection.execute("UPDATE sqlite_schema SET rootpage = ? WHERE name = ?", (pages[status], created))
+    connection.commit()
+    connection.close()
 
 
 def foreign(backup: Path) -> None:
@@ -204,10 +222,18 @@ def older_schema(backup: Path) -> None:
         ),
         (lambda path: path.write_bytes(path.read_bytes()[: path.stat().st_size // 3]), "fails the checks"),
         (corrupt, "fails the checks"),
+        (damaged_index, "SQLite integrity check"),
         (foreign, "not a portal database"),
         (older_schema, "this code expects"),
     ],
-    ids=["text-file", "cut-short", "scribbled-over", "another-programs-database", "older-schema"],
+    ids=[
+        "text-file",
+        "cut-short",
+        "scribbled-over",
+        "damaged-index",
+        "another-programs-database",
+        "older-schema",
+    ],
 )
 def test_restore_refuses_a_corrupt_or_foreign_file_and_leaves_the_database_untouched(
     texted_line: Flask, tmp_path: Path, spoil, expected: str
