@@ -1,23 +1,171 @@
-"""Settings: one frozen object built from the environment (see DESIGN.md, Contract)."""
+"""Settings: one frozen object built from the environment, refused at start-up when a value is wrong.
+
+Every variable read here is listed in docs/settings.md (tests/test_settings_table.py keeps them in step).
+"""
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
+import phonenumbers
+import redis
 from cryptography.fernet import Fernet
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
 
 
 class SettingsError(RuntimeError):
     """A setting is missing or wrong; the app refuses to start."""
 
 
+# Durations beyond this are typing mistakes, and would overflow date arithmetic.
+_YEAR_IN = {"seconds": 365 * 24 * 3600, "minutes": 365 * 24 * 60, "hours": 365 * 24}
+_TRUE = frozenset({"true", "yes", "1"})
+_FALSE = frozenset({"false", "no", "0"})
+_EXAMPLE_PHONE = "+13145550100"
+
+
 def _split(value: str | None) -> tuple[str, ...]:
     return tuple(part.strip() for part in (value or "").split(",") if part.strip())
+
+
+def _duration(environ: Mapping[str, str], name: str, default: float, unit: str) -> float:
+    """A positive number of `unit` (seconds, minutes, hours); decimals allowed."""
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise SettingsError(f"{name} must be a number of {unit}, like {default:g}, not {raw!r}")
+    if value <= 0:
+        raise SettingsError(f"{name} must be more than 0 {unit}, not {raw!r}")
+    if value > _YEAR_IN[unit]:
+        raise SettingsError(f"{name} must be at most a year ({_YEAR_IN[unit]} {unit}), not {raw!r}")
+    return value
+
+
+def _whole_number(
+    environ: Mapping[str, str], name: str, default: int, unit: str, least: int, most: int
+) -> int:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    # Not int(), which also takes "1_000" and digits of other scripts.
+    if not re.fullmatch(r"[+-]?[0-9]+", raw):
+        raise SettingsError(f"{name} must be a whole number of {unit}, like {default}, not {raw!r}")
+    value = int(raw)
+    if not least <= value <= most:
+        raise SettingsError(f"{name} must be from {least} to {most} {unit}, not {raw!r}")
+    return value
+
+
+def _flag(environ: Mapping[str, str], name: str) -> bool:
+    raw = environ.get(name, "").strip()
+    if raw.lower() in _TRUE:
+        return True
+    if not raw or raw.lower() in _FALSE:
+        return False
+    raise SettingsError(f"{name} must be true or false, not {raw!r}")
+
+
+def _is_e164(value: str) -> bool:
+    try:
+        number = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_valid_number(number) and (
+        phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164) == value
+    )
+
+
+def _phone(environ: Mapping[str, str], name: str) -> str | None:
+    # The message never repeats a phone number: start-up errors end up in logs.
+    value = environ.get(name, "").strip() or None
+    if value is not None and not _is_e164(value):
+        raise SettingsError(
+            f"{name} must be a phone number in E.164 form (+, country code, number), like {_EXAMPLE_PHONE}"
+        )
+    return value
+
+
+def _phones(environ: Mapping[str, str], name: str) -> tuple[str, ...]:
+    numbers = _split(environ.get(name))
+    for place, number in enumerate(numbers, start=1):
+        if not _is_e164(number):
+            raise SettingsError(
+                f"{name} must be phone numbers in E.164 form (+, country code, number), like "
+                f"{_EXAMPLE_PHONE}, separated by commas: number {place} of {len(numbers)} is not"
+            )
+    return numbers
+
+
+def _countries(environ: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    raw = environ.get(name, "").strip()
+    if not raw:
+        return default
+    codes = tuple(code.upper() for code in _split(raw))
+    for code in codes or (raw,):
+        if code not in phonenumbers.SUPPORTED_REGIONS:
+            raise SettingsError(
+                f"{name} must be two-letter region codes separated by commas, like US,CA, not {code!r}"
+            )
+    return codes
+
+
+def _web_url(environ: Mapping[str, str], name: str, default: str) -> str:
+    value = environ.get(name, "").strip() or default
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 (raises ValueError for a port that is not a number)
+    except ValueError:
+        parts = urlsplit("")
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise SettingsError(f"{name} must be an http or https URL, like https://example.org, not {value!r}")
+    return value.rstrip("/")
+
+
+def _database_url(environ: Mapping[str, str], name: str, default: str) -> str:
+    # The URL may hold a password: the message never repeats it.
+    value = environ.get(name, "").strip() or default
+    try:
+        driver = make_url(value).drivername
+    except ArgumentError:
+        driver = ""
+    if driver not in ("sqlite", "sqlite+pysqlite", "postgresql+psycopg"):
+        raise SettingsError(
+            f"{name} must be an SQLite or PostgreSQL URL, like sqlite:////var/lib/portal/portal.db "
+            "or postgresql+psycopg://portal@db.example.org/portal (the psycopg driver)"
+        )
+    return value
+
+
+def _redis_url(environ: Mapping[str, str], name: str) -> str | None:
+    # The URL may hold a password: the message never repeats it.
+    value = environ.get(name, "").strip() or None
+    if value is not None:
+        try:
+            redis.ConnectionPool.from_url(value)  # parses only: no connection is made
+        except ValueError:
+            # Not chained: the library's message may quote the URL.
+            raise SettingsError(f"{name} must be a Redis URL, like redis://127.0.0.1:6379/0") from None
+    return value
+
+
+def _choice(environ: Mapping[str, str], name: str, choices: tuple[str, ...], default: str) -> str:
+    value = environ.get(name, "").strip() or default
+    if value not in choices:
+        raise SettingsError(f"{name} must be {' or '.join(choices)}, not {value!r}")
+    return value
 
 
 def _instance_secret(instance_path: Path, name: str, make: Callable[[], str]) -> str:
@@ -87,9 +235,8 @@ class Settings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str], instance_path: Path) -> Settings:
-        env = environ.get("PORTAL_ENV", "development")
-        if env not in ("development", "production"):
-            raise SettingsError(f"PORTAL_ENV must be development or production, not {env!r}")
+        """Every variable is listed in docs/settings.md; a test keeps the two in step."""
+        env = _choice(environ, "PORTAL_ENV", ("development", "production"), "development")
         production = env == "production"
 
         def secret(name: str, filename: str, make: Callable[[], str]) -> str:
@@ -111,20 +258,20 @@ class Settings:
                 raise SettingsError("PORTAL_ENCRYPTION_KEYS holds a key that is not a Fernet key") from error
         hash_key = secret("PORTAL_HASH_KEY", "hash_key", lambda: secrets.token_hex(32))
 
-        public_url = environ.get("PORTAL_PUBLIC_URL", "")
-        if not public_url:
-            if production:
-                raise SettingsError("PORTAL_PUBLIC_URL is required in production")
-            public_url = "http://127.0.0.1:5000"
+        if production and not environ.get("PORTAL_PUBLIC_URL", "").strip():
+            raise SettingsError("PORTAL_PUBLIC_URL is required in production")
+        public_url = _web_url(environ, "PORTAL_PUBLIC_URL", "http://127.0.0.1:5000")
         if production and urlsplit(public_url).scheme != "https":
             raise SettingsError("PORTAL_PUBLIC_URL must be https in production")
 
-        sid = environ.get("TWILIO_ACCOUNT_SID") or None
-        token = environ.get("TWILIO_AUTH_TOKEN") or None
-        from_number = environ.get("TWILIO_FROM_NUMBER") or None
-        sms_backend = environ.get("PORTAL_SMS_BACKEND") or ("twilio" if sid and token else "console")
-        if sms_backend not in ("twilio", "console"):
-            raise SettingsError("PORTAL_SMS_BACKEND must be twilio or console")
+        sid = environ.get("TWILIO_ACCOUNT_SID", "").strip() or None
+        if sid is not None and not re.fullmatch(r"AC[0-9a-fA-F]{32}", sid):
+            raise SettingsError("TWILIO_ACCOUNT_SID must be the account's SID: AC and 32 hexadecimal digits")
+        token = environ.get("TWILIO_AUTH_TOKEN", "").strip() or None
+        from_number = _phone(environ, "TWILIO_FROM_NUMBER")
+        sms_backend = _choice(
+            environ, "PORTAL_SMS_BACKEND", ("twilio", "console"), "twilio" if sid and token else "console"
+        )
         if sms_backend == "twilio" and not (sid and token and from_number):
             raise SettingsError(
                 "the twilio SMS backend needs TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER"
@@ -132,7 +279,7 @@ class Settings:
         if production and sms_backend == "console":
             raise SettingsError("production refuses the console SMS backend: set the Twilio settings")
 
-        dispatch_numbers = _split(environ.get("PORTAL_DISPATCH_NUMBERS"))
+        dispatch_numbers = _phones(environ, "PORTAL_DISPATCH_NUMBERS")
         if not dispatch_numbers:
             if production:
                 raise SettingsError("PORTAL_DISPATCH_NUMBERS is required in production")
@@ -140,42 +287,50 @@ class Settings:
             # texts a real phone.
             dispatch_numbers = ("+13145550199",)
 
-        argon2_cost = environ.get("PORTAL_PASSWORD_HASH_COST") or "default"
-        if argon2_cost not in ("default", "test"):
-            raise SettingsError("PORTAL_PASSWORD_HASH_COST must be default or test")
+        argon2_cost = _choice(environ, "PORTAL_PASSWORD_HASH_COST", ("default", "test"), "default")
         if production and argon2_cost != "default":
             raise SettingsError("production refuses PORTAL_PASSWORD_HASH_COST=test")
 
-        default_database = f"sqlite:///{instance_path / 'portal.db'}"
+        agency_file = Path(
+            environ.get("PORTAL_AGENCY_FILE", "").strip() or Path(__file__).with_name("agency.toml")
+        )
+        if not agency_file.is_file():
+            raise SettingsError(
+                f"PORTAL_AGENCY_FILE must name an agency.toml file; there is none at {agency_file}"
+            )
+
         return cls(
             env=env,
             secret_key=secret_key,
-            database_url=environ.get("PORTAL_DATABASE_URL") or default_database,
+            database_url=_database_url(
+                environ, "PORTAL_DATABASE_URL", f"sqlite:///{instance_path / 'portal.db'}"
+            ),
             encryption_keys=encryption_keys,
             hash_key=hash_key,
-            public_url=public_url.rstrip("/"),
+            public_url=public_url,
             sms_backend=sms_backend,
             twilio_account_sid=sid,
             twilio_auth_token=token,
             twilio_from_number=from_number,
-            twilio_notices_from_number=environ.get("TWILIO_NOTICES_FROM_NUMBER") or from_number,
-            twilio_api_url=(environ.get("PORTAL_TWILIO_API_URL") or "https://api.twilio.com").rstrip("/"),
+            twilio_notices_from_number=_phone(environ, "TWILIO_NOTICES_FROM_NUMBER") or from_number,
+            twilio_api_url=_web_url(environ, "PORTAL_TWILIO_API_URL", "https://api.twilio.com"),
             dispatch_numbers=dispatch_numbers,
-            fallback_numbers=_split(environ.get("PORTAL_FALLBACK_NUMBERS")),
-            supervisor_numbers=_split(environ.get("PORTAL_SUPERVISOR_NUMBERS")),
-            redis_url=environ.get("PORTAL_REDIS_URL") or None,
-            sms_countries=tuple(
-                code.strip().upper() for code in (environ.get("PORTAL_SMS_COUNTRIES") or "US,CA").split(",")
+            fallback_numbers=_phones(environ, "PORTAL_FALLBACK_NUMBERS"),
+            supervisor_numbers=_phones(environ, "PORTAL_SUPERVISOR_NUMBERS"),
+            redis_url=_redis_url(environ, "PORTAL_REDIS_URL"),
+            sms_countries=_countries(environ, "PORTAL_SMS_COUNTRIES", ("US", "CA")),
+            agency_file=agency_file,
+            dispatch_timeout=_duration(environ, "PORTAL_DISPATCH_TIMEOUT", 60, "seconds"),
+            outbox_lease=_duration(environ, "PORTAL_OUTBOX_LEASE", 20, "seconds"),
+            console_idle_minutes=_duration(environ, "PORTAL_CONSOLE_IDLE_MINUTES", 30, "minutes"),
+            console_absolute_hours=_duration(environ, "PORTAL_CONSOLE_ABSOLUTE_HOURS", 12, "hours"),
+            console_concurrent_sessions=_flag(environ, "PORTAL_CONSOLE_CONCURRENT_SESSIONS"),
+            acknowledge_within=_duration(environ, "PORTAL_ACKNOWLEDGE_WITHIN", 180, "seconds"),
+            # Up to a century: further back than that, date arithmetic leaves the calendar.
+            request_retention_days=_whole_number(
+                environ, "PORTAL_REQUEST_RETENTION_DAYS", 365, "days", least=1, most=36500
             ),
-            agency_file=Path(environ.get("PORTAL_AGENCY_FILE") or Path(__file__).with_name("agency.toml")),
-            dispatch_timeout=float(environ.get("PORTAL_DISPATCH_TIMEOUT") or 60),
-            outbox_lease=float(environ.get("PORTAL_OUTBOX_LEASE") or 20),
-            console_idle_minutes=float(environ.get("PORTAL_CONSOLE_IDLE_MINUTES") or 30),
-            console_absolute_hours=float(environ.get("PORTAL_CONSOLE_ABSOLUTE_HOURS") or 12),
-            console_concurrent_sessions=environ.get("PORTAL_CONSOLE_CONCURRENT_SESSIONS", "") == "true",
-            acknowledge_within=float(environ.get("PORTAL_ACKNOWLEDGE_WITHIN") or 180),
-            request_retention_days=int(environ.get("PORTAL_REQUEST_RETENTION_DAYS") or 365),
-            trusted_proxies=int(environ.get("PORTAL_TRUSTED_PROXIES") or 0),
+            trusted_proxies=_whole_number(environ, "PORTAL_TRUSTED_PROXIES", 0, "proxies", least=0, most=10),
             argon2_cost=argon2_cost,
         )
 
