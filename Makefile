@@ -8,6 +8,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 FLASK := $(BIN)/flask --app portal
 INSTALLED := $(VENV)/.installed
+LOCK := requirements.lock
 CATALOGUES := $(wildcard translations/*/LC_MESSAGES/messages.po)
 COMPILED := $(CATALOGUES:.po=.mo)
 POT := translations/messages.pot
@@ -16,12 +17,13 @@ POT_NOISE := grep -Ev '^"(POT-Creation-Date|Generated-By):'
 EXTRACT := $(BIN)/pybabel --quiet extract -F babel.cfg -k _l -k lazy_gettext --add-location=file --add-comments=Translators: \
 	--sort-by-file --msgid-bugs-address="" --project="Call for the Pin" --copyright-holder="Call for the Pin contributors" .
 
-.PHONY: help run test lint translations translations-review translations-import catalogues assets bench clean
+.PHONY: help run test lint lock translations translations-review translations-import catalogues assets bench clean
 
 help:
 	@echo "make run           install, build catalogues and database, serve http://127.0.0.1:5000"
 	@echo "make test          install, lint, run the whole test suite"
 	@echo "make lint          ruff, mypy, stale-catalogue check"
+	@echo "make lock          update requirements.lock from pyproject.toml (UPGRADE=1: newest allowed releases)"
 	@echo "make translations  extract, update and compile the gettext catalogues"
 	@echo "make translations-review  a review file per language for the language partners (translations/README.md)"
 	@echo "make translations-import  take reviewed files back into the catalogues, after checks (LANG=es FILE=path for one)"
@@ -29,12 +31,24 @@ help:
 	@echo "make bench         pages, webhook, alerts and plan look-up against bare-Flask ceilings; writes docs/benchmarks.md (needs wrk)"
 	@echo "make soak          fuzz every form and the SMS webhook with many more Hypothesis examples (minutes)"
 
-$(INSTALLED): pyproject.toml
+# Exactly the versions in requirements.lock, hash-checked (pip and setuptools too), then the
+# portal itself with nothing more; pip check catches a lock that pyproject.toml outgrew.
+$(INSTALLED): pyproject.toml $(LOCK)
 	@command -v $(PYTHON) >/dev/null || { echo "Python 3.11 is needed ($(PYTHON) not found)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
-	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet --require-hashes -r $(LOCK)
+	$(BIN)/pip install --quiet --no-deps --no-build-isolation -e .
+	@$(BIN)/pip check >/dev/null || { $(BIN)/pip check || true; echo "$(LOCK) does not fit pyproject.toml: run 'make lock'"; exit 1; }
 	touch $@
+
+# requirements.lock from pyproject.toml (runtime, the dev extra, the installers), for
+# Python 3.11 on Linux whatever machine runs it. Keeps the pinned versions that still fit;
+# UPGRADE=1 moves every package to its newest allowed release.
+lock:
+	@[ -x $(BIN)/uv ] || { $(PYTHON) -m venv $(VENV) && $(BIN)/pip install --quiet "$$(grep -o '^uv==[^ ]*' $(LOCK))"; }
+	$(BIN)/uv pip compile --quiet pyproject.toml --extra dev --group install \
+		--python-version 3.11 --python-platform x86_64-unknown-linux-gnu --generate-hashes \
+		--custom-compile-command "make lock" $(if $(UPGRADE),--upgrade) --output-file $(LOCK)
 
 # Compiled catalogues (.mo) are build output, not committed.
 translations/%/LC_MESSAGES/messages.mo: translations/%/LC_MESSAGES/messages.po $(INSTALLED)
