@@ -1,10 +1,11 @@
 """Logs are one JSON object a line, carry a request id, and never personal data.
 
 The main test runs the portal as in production, gunicorn and a `flask worker` in
-processes of their own, and reads every line they write: a plan filed through the
-registry's pages, then a CIT request from its first text to its close in the console,
-all with canary personal data (a name, a phone, an address, message words, an email)
-that appear nowhere else.
+processes of their own, and reads every line they write (stdout and stderr): a plan
+filed through the registry's pages, then a CIT request from its first text to its close
+in the console, all with canary personal data (a name, a phone, an address, message
+words, an email) that appear nowhere else. The same run in this process, with every
+logger at DEBUG through the real formatter, catches what only DEBUG would write.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import itertools
 import json
 import logging
 import re
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -29,9 +30,10 @@ from sqlalchemy import select
 from portal.extensions import db
 from portal.logs import JsonLines, redact
 from portal.plans.models import CrisisPlan
-from tests.console_helpers import CSRF, PASSWORD, make_user
+from tests.console_helpers import CSRF, PASSWORD, csrf_token, make_user, signed_in_dispatcher
 from tests.fake_twilio import FakeTwilio
 from tests.process_helpers import (
+    REFERENCE,
     Service,
     all_alerted,
     free_port,
@@ -44,7 +46,15 @@ from tests.process_helpers import (
     worker,
 )
 from tests.registry_helpers import Registrant
-from tests.text_line_helpers import make_text_line_app, send_text, signed, text_line_environ
+from tests.text_line_helpers import (
+    make_text_line_app,
+    reply_text,
+    running_worker,
+    send_text,
+    signed,
+    text_line_environ,
+    wait_until,
+)
 
 # Canary personal data: each appears nowhere else in the code or the tests.
 NAME = "Quillon Marrowby"
@@ -162,12 +172,9 @@ def personal_data_in(lines: list[str], records: list[dict[str, Any]]) -> list[st
     return found
 
 
-def sms_to_close_and_a_plan_filing(port: int, app: Flask, fake: FakeTwilio, log: Path) -> tuple[str, str]:
-    """A plan filed, then a request texted, alerted, acknowledged, replied to and closed;
-    returns the plan's and the request's references."""
-    base = f"http://127.0.0.1:{port}"
-
-    registrant = Registrant(app, cast(FlaskClient, Browser(base)))
+def file_a_plan(app: Flask, client: Browser | FlaskClient) -> str:
+    """A plan filed through the registry's pages, all canaries in it; its reference."""
+    registrant = Registrant(app, cast(FlaskClient, client))
     overview = registrant.file_plan(
         phone="(314) 555-0177",
         person={"name": NAME, "birth_date": "1984-02-29", "communication": ["deaf"], "description": WORDS},
@@ -177,29 +184,27 @@ def sms_to_close_and_a_plan_filing(port: int, app: Flask, fake: FakeTwilio, log:
     assert "Marrowby" in overview  # the registrant's own page shows the plan
     with app.app_context():
         plan = db.session.scalar(select(CrisisPlan.reference))
+    assert plan
+    return plan
 
-    first = post_text(port, text_params(PHONE, f"PIN {ADDRESS} {NAME} needs help", next_sid()))
-    assert first.status == 200 and first.reference, (first, log_tail(log))
-    reference = first.reference
-    second = post_text(port, text_params(PHONE, f"{WORDS}, write to {EMAIL}", next_sid()))
-    assert second.status == 200, log_tail(log)
-    assert wait_for(lambda: all_alerted(fake, {reference}), seconds=60), log_tail(log)
 
-    dispatcher = Browser(base)
-    dispatcher.sign_in(EMAIL, make_user(app, EMAIL, "dispatcher"))
+def texts_to_close(
+    reference: str, plan: str, dispatcher: Browser | FlaskClient, texted: Callable[[int], bool]
+) -> None:
+    """A texted request acknowledged, its plan opened, replied to and closed in the
+    console by a signed-in `dispatcher`, until the worker has texted the texter 3 times."""
     page = f"/console/requests/{reference}"
-    token = dispatcher.csrf(page)
-    assert dispatcher.post(f"{page}/acknowledge", {"csrf_token": token}).status_code == 302
+    token = csrf_token(cast(FlaskClient, dispatcher), page)
+    assert dispatcher.post(f"{page}/acknowledge", data={"csrf_token": token}).status_code == 302
     opened = dispatcher.post(
-        f"/console/plans/{plan}", {"csrf_token": token, "reason": f"CIT request {reference}"}
+        f"/console/plans/{plan}", data={"csrf_token": token, "reason": f"CIT request {reference}"}
     )
-    assert opened.status_code == 200 and WORDS in opened.text
-    assert (
-        dispatcher.post(f"{page}/reply", {"csrf_token": token, "template": "on_the_way"}).status_code == 302
-    )
+    assert opened.status_code == 200 and WORDS in opened.get_data(as_text=True)
+    replied = dispatcher.post(f"{page}/reply", data={"csrf_token": token, "template": "on_the_way"})
+    assert replied.status_code == 302
     closed = dispatcher.post(
         f"{page}/close",
-        {
+        data={
             "csrf_token": token,
             "disposition": "cit_dispatched",
             "cad_number": "24-118877",
@@ -207,10 +212,9 @@ def sms_to_close_and_a_plan_filing(port: int, app: Flask, fake: FakeTwilio, log:
         },
     )
     assert closed.status_code == 302
-    assert "closed" in dispatcher.get(page).text
-    # The worker texts the reply and the closing word to the texter.
-    assert wait_for(lambda: sum(m.to == PHONE for m in fake.messages) >= 3, seconds=60), log_tail(log)
-    return plan, reference
+    assert "closed" in dispatcher.get(page).get_data(as_text=True)
+    # The worker texts the two replies and the closing word to the texter.
+    assert texted(3)
 
 
 @pytest.fixture
@@ -234,7 +238,19 @@ def test_every_line_of_a_full_run_is_json_with_request_ids_and_no_personal_data(
 ) -> None:
     port, app, log, started = services
     began = datetime.now(UTC)
-    _plan, reference = sms_to_close_and_a_plan_filing(port, app, fake_twilio, log)
+    base = f"http://127.0.0.1:{port}"
+    plan = file_a_plan(app, Browser(base))
+    first = post_text(port, text_params(PHONE, f"PIN {ADDRESS} {NAME} needs help", next_sid()))
+    assert first.status == 200 and first.reference, (first, log_tail(log))
+    reference = first.reference
+    second = post_text(port, text_params(PHONE, f"{WORDS}, write to {EMAIL}", next_sid()))
+    assert second.status == 200, log_tail(log)
+    assert wait_for(lambda: all_alerted(fake_twilio, {reference}), seconds=60), log_tail(log)
+    dispatcher = Browser(base)
+    dispatcher.sign_in(EMAIL, make_user(app, EMAIL, "dispatcher"))
+    texts_to_close(
+        reference, plan, dispatcher, lambda count: wait_for(lambda: texted(fake_twilio) >= count, 60)
+    )
 
     # A refused webhook call: its warning is logged while the request is handled, under
     # the id the caller gave, which the response carries back.
@@ -291,6 +307,51 @@ def test_every_line_of_a_full_run_is_json_with_request_ids_and_no_personal_data(
     assert personal_data_in(lines, records) == []
 
 
+def texted(fake: FakeTwilio) -> int:
+    return sum(message.to == PHONE for message in fake.messages)
+
+
+# --- The same run in this process, every logger at DEBUG ---------------------------------
+
+
+def test_at_debug_level_too_every_line_is_json_and_holds_no_personal_data(
+    line: Flask, fake_twilio: FakeTwilio
+) -> None:
+    """Every logger of every library at DEBUG, through the real formatter: a line a
+    deployment at DEBUG would write leaks nothing either."""
+    written = io.StringIO()
+    handler = logging.StreamHandler(written)
+    handler.setFormatter(JsonLines())
+    root = logging.getLogger()
+    level = root.level
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    try:
+        plan = file_a_plan(line, line.test_client())
+        client = line.test_client()
+        first = reply_text(send_text(client, f"PIN {ADDRESS} {NAME} needs help", sender=PHONE))
+        send_text(client, f"{WORDS}, write to {EMAIL}", sender=PHONE)
+        match = REFERENCE.search(first)
+        assert match, first
+        with running_worker(line):
+            wait_until(lambda: all_alerted(fake_twilio, {match.group(1)}))
+            dispatcher = signed_in_dispatcher(line, EMAIL)
+            texts_to_close(
+                match.group(1),
+                plan,
+                dispatcher,
+                lambda count: wait_for(lambda: texted(fake_twilio) >= count, 30),
+            )
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(level)
+    lines = written.getvalue().splitlines()
+    records = parsed(lines)
+    assert len({record["logger"] for record in records}) > 2 and any(r["level"] == "DEBUG" for r in records)
+    assert all(record["request_id"] for record in records if record["logger"] == "portal.requests")
+    assert personal_data_in(lines, records) == []
+
+
 # --- The formatter and the request id, in this process ----------------------------------
 
 
@@ -336,3 +397,27 @@ def test_the_text_line_still_answers_with_logs_on(line: Flask) -> None:
     """A request logged with its route does not change the answer."""
     response = send_text(line.test_client(), f"PIN {ADDRESS}")
     assert response.status_code == 200 and response.headers["X-Request-ID"]
+
+
+def test_an_unhandled_exception_names_the_route_not_the_path_and_masks_the_phone(app: Flask) -> None:
+    app.config["PROPAGATE_EXCEPTIONS"] = False  # as in production: the 500 page, and a line
+
+    @app.get("/failing/<token>")
+    def failing(token: str) -> str:
+        raise RuntimeError("could not text " + PHONE.replace("+1", ""))
+
+    written = io.StringIO()
+    handler = logging.StreamHandler(written)
+    handler.setFormatter(JsonLines())
+    logging.getLogger().addHandler(handler)
+    try:
+        response = app.test_client().get("/failing/set-up-token-4f2a?name=Quillon")
+    finally:
+        logging.getLogger().removeHandler(handler)
+    assert response.status_code == 500
+    records = [json.loads(line) for line in written.getvalue().splitlines()]
+    (error,) = [record for record in records if record["level"] == "ERROR"]
+    assert error["message"] == "unhandled exception in GET /failing/<token>"
+    assert error["request_id"] == response.headers["X-Request-ID"]
+    assert "RuntimeError: could not text [phone]" in error["exc_info"]
+    assert "token-4f2a" not in written.getvalue() and "Quillon" not in written.getvalue()

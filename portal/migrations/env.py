@@ -1,15 +1,14 @@
 """Alembic environment, run through Flask-Migrate (`flask --app portal db ...`)."""
 
 import logging
-from logging.config import fileConfig
 
 from alembic import context
 from flask import current_app
 from sqlalchemy.types import TypeDecorator
 
 config = context.config
-# Keep the application's own loggers working when migrations run in-process.
-fileConfig(config.config_file_name, disable_existing_loggers=False)
+# Logging is create_app's (portal/logs.py: JSON lines), here as in every other command;
+# alembic.ini's plain-text logging sections would replace it.
 logger = logging.getLogger("alembic.env")
 
 db = current_app.extensions["migrate"].db
