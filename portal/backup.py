@@ -27,15 +27,15 @@ from flask.cli import with_appcontext
 from sqlalchemy import Connection, Engine, LargeBinary, Text, column, create_engine, func, select, table
 from sqlalchemy.exc import DatabaseError
 
-from portal.crypto import EncryptedBytes, EncryptedJSON, EncryptedText, vault
+from portal.crypto import EncryptedBytes, vault
 from portal.database import READING_ONLY, utcnow
 from portal.dispatch.models import CitRequest
 from portal.extensions import db
+from portal.keys import ENCRYPTED_TYPES
 from portal.phones import phone_index
 from portal.plans.models import CrisisPlan, PlanPhone
 from portal.worker import latest_heartbeat
 
-ENCRYPTED_TYPES = (EncryptedBytes, EncryptedJSON, EncryptedText)
 # A worker beats every few seconds: one seen this recently is still running.
 WORKER_STILL_RUNNING = timedelta(seconds=15)
 # Row ids named per column whose values do not decrypt (ids are not personal data).
