@@ -120,23 +120,29 @@ def weekday_names() -> list[str]:
     return [locale.days["format"]["wide"][day] for day in range(7)]  # 0 is Monday in Babel
 
 
+def in_disposition_order(figures: RequestFigures) -> list[tuple[str, int]]:
+    """As the close form lists them, the order dispatchers know."""
+    order = [key for key, _words in DISPOSITIONS]
+    return sorted(
+        figures.dispositions.items(), key=lambda item: order.index(item[0]) if item[0] in order else 99
+    )
+
+
 def charts(figures: RequestFigures, plans: PlanFigures) -> list[Chart]:
     weeks = figures.by_week()
     words = dict(DISPOSITIONS)
-    in_order = [key for key, _words in DISPOSITIONS]
-    dispositions = sorted(
-        figures.dispositions.items(), key=lambda item: in_order.index(item[0]) if item[0] in in_order else 99
-    )
+    dispositions = in_disposition_order(figures)
     overall = figures.overall
     times = []
     for label, median, p90 in (
-        (_("Alert reached dispatch"), overall.alert_median, overall.alert_p90),
+        (_("Alert"), overall.alert_median, overall.alert_p90),
         (_("Acknowledged"), overall.median, overall.p90),
     ):
         for measure, minutes in ((_("median"), median), (_("90th percentile"), p90)):
             times.append(
                 Bar(
-                    f"{label}, {measure}",
+                    # Translators: a bar of the dashboard, e.g. "Acknowledged: 90th percentile".
+                    _("%(until)s: %(measure)s", until=label, measure=measure),
                     (minutes or 0.0,),
                     duration_in_words(minutes) if minutes is not None else "—",
                 )
@@ -268,9 +274,7 @@ def reports() -> ResponseReturnValue:
             (BY_CODE[code].english_name if code in BY_CODE else code, n)
             for code, n in figures.languages.most_common()
         ],
-        dispositions=[
-            (str(dict(DISPOSITIONS).get(key, key)), n) for key, n in figures.dispositions.most_common()
-        ],
+        dispositions=[(str(dict(DISPOSITIONS).get(key, key)), n) for key, n in in_disposition_order(figures)],
         sources=figures.sources,
         query=request.query_string.decode() if not form.errors else "",
     )
