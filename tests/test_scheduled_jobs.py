@@ -509,6 +509,11 @@ def test_every_job_run_again_changes_nothing(any_database_app: Flask, workers: i
         assert done != first
         assert sorted(db.session.scalars(select(CrisisPlan.reference))) == ["EVRY-AAAA", "EVRY-CCCC"]
         assert len(reminders()) == 2
+        assert count(PlanDraft) == 0  # each 8 days old
+        # The texter who never gave a place reached dispatch, once, and was then forgotten.
+        assert sorted(db.session.scalars(select(CitRequest.location_source))) == ["none", "texted"]
+        assert count(Conversation) == 0
+        assert list(db.session.scalars(select(AuditEvent))) == []
         run_jobs(app, "--all")
         assert snapshot() == done
 
