@@ -362,8 +362,9 @@ def new_postgres_database() -> Iterator[str]:
     import psycopg
 
     name = f"portal_restored_{uuid.uuid4().hex[:12]}"
+    # createdb, as docs/operations.md has it.
+    subprocess.run(["/usr/bin/createdb", f"--maintenance-db={POSTGRES_ADMIN_URL}", name], check=True)
     with psycopg.connect(POSTGRES_ADMIN_URL, autocommit=True) as admin:
-        admin.execute(f'CREATE DATABASE "{name}"')
         try:
             yield POSTGRES_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
         finally:
