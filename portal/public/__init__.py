@@ -46,6 +46,8 @@ class Page:
     nav_label: LazyString
     # What search engines show under the title: what the page is for, in its language.
     description: LazyString
+    # In the header's menu as well as the footer's list of all pages.
+    in_menu: bool = True
 
 
 # In menu order. Each page's text is in templates/public/<endpoint>.html.
@@ -132,6 +134,8 @@ PAGES = (
         _l(
             "How many people asked for a CIT officer this year, how fast dispatch answered and how many were handed to care."
         ),
+        # The footer's list: the header's menu is full (it wraps in Arabic at 1280 px).
+        in_menu=False,
     ),
     Page(
         "privacy",
