@@ -139,7 +139,7 @@ def _database_url(environ: Mapping[str, str], name: str, default: str) -> str:
     value = environ.get(name, "").strip() or default
     try:
         driver = make_url(value).drivername
-    except ArgumentError:
+    except (ArgumentError, ValueError):  # ValueError: a port that is not a number
         driver = ""
     if driver not in ("sqlite", "sqlite+pysqlite", "postgresql+psycopg"):
         raise SettingsError(

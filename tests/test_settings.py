@@ -1,10 +1,16 @@
+import contextlib
 import os
+import re
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
+from hypothesis import given
+from hypothesis import settings as hyp_settings
+from hypothesis import strategies as st
 
 from portal import create_app
 from portal.settings import SettingsError, load
@@ -327,3 +333,32 @@ def test_a_command_with_a_bad_setting_exits_naming_the_variable(tmp_path: Path) 
     assert bad.returncode != 0
     assert "PORTAL_DISPATCH_TIMEOUT must be a number of seconds, like 60, not '60s'" in bad.stderr
     assert "/sms/inbound" not in bad.stdout
+
+
+# Every variable in docs/settings.md (tests/test_settings_table.py: the ones the code reads).
+SETTINGS_READ = re.findall(
+    r"^\| `((?:PORTAL|TWILIO)_[A-Z0-9_]+)` \|",
+    (Path(__file__).parent.parent / "docs" / "settings.md").read_text(),
+    re.M,
+)
+# Values near the ones that parse: URLs with odd ports, numbers in other forms.
+NEAR_MISSES = [
+    *("1e400", "-0", "0x10", "١٢٠", "1_000", " ", "+", "+1", "+1 ", "US,,CA", "http://[::1", "https://:0"),
+    *("redis://h:port/0", "rediss://", "unix://", "postgresql+psycopg://u@h:port/db", "sqlite:///"),
+]
+
+
+def test_a_near_miss_in_any_setting_is_read_or_refused_never_a_crash(tmp_path: Path) -> None:
+    for name in SETTINGS_READ:
+        for value in NEAR_MISSES:
+            # Refused with a message, not a ValueError from deep inside a library.
+            with contextlib.suppress(SettingsError):
+                load(tmp_path, {**PRODUCTION, name: value})
+    assert len(SETTINGS_READ) >= 27
+
+
+@hyp_settings(max_examples=300, deadline=None, database=None)
+@given(name=st.sampled_from(SETTINGS_READ), value=st.text(st.characters(blacklist_characters="\x00")))
+def test_any_value_either_starts_or_is_refused_as_a_settings_error(name: str, value: str) -> None:
+    with tempfile.TemporaryDirectory() as instance, contextlib.suppress(SettingsError):
+        load(Path(instance), {**PRODUCTION, name: value})
