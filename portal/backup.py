@@ -226,6 +226,10 @@ def check_or_fail(connection: Connection, what: str) -> None:
 def backup_command(path: Path) -> None:
     """Copy the SQLite database to PATH while the portal runs, then check the copy."""
     live = live_sqlite_path()
+    if path.resolve() == live.resolve():
+        raise click.ClickException(f"{path} is the database itself: name another file.")
+    if not path.absolute().parent.is_dir():
+        raise click.ClickException(f"{path.absolute().parent}: no such directory.")
     backup_sqlite(path.absolute())
     with sqlite_file(path) as copy:
         check_or_fail(copy, f"The backup {path} was written, but it")
@@ -243,6 +247,8 @@ def backup_command(path: Path) -> None:
 def restore_command(path: Path, yes: bool) -> None:
     """Replace the SQLite database with the backup at PATH, once it passes the checks."""
     live = live_sqlite_path()
+    if path.resolve() == live.resolve():
+        raise click.ClickException(f"{path} is the database itself: name a backup.")
     with sqlite_file(path) as copy:
         check_or_fail(copy, f"The backup {path}")
         contents = counts(copy)
@@ -251,14 +257,23 @@ def restore_command(path: Path, yes: bool) -> None:
             f"The backup {path} passes the checks ({contents}). Restoring it replaces everything "
             f"in {live}. Stop the web app and every worker first, then run this again with --yes."
         )
-    if worker_running():
+    # A missing database is made by restore_sqlite, readable by its owner only; asking it
+    # for heartbeats first would make it with the default mode.
+    if live.exists() and worker_running():
         raise click.ClickException(
             f"A worker was running less than {WORKER_STILL_RUNNING.seconds} seconds ago: stop every "
             f"worker (and the web app), wait {WORKER_STILL_RUNNING.seconds} seconds, then run this again."
         )
     db.session.remove()
     db.engine.dispose()  # this process's connections would keep the old pages cached
-    restore_sqlite(path, live)
+    try:
+        restore_sqlite(path, live)
+    except sqlite3.DatabaseError as error:  # locked by a running process, or damaged past reading
+        raise click.ClickException(
+            f"{live} could not be written ({error}). Stop everything that uses it; if it is damaged, "
+            f"move it and its -wal and -shm files aside, then run this again: the backup is restored "
+            f"into a new file."
+        ) from error
     with reading(db.engine) as connection:
         check_or_fail(connection, f"The restored database {live}")
     click.echo(

@@ -315,6 +315,45 @@ def test_restore_asks_for_yes_and_to_stop_the_portal_then_replaces_the_database(
     assert sqlite3.connect(live).execute("PRAGMA journal_mode").fetchone() == ("wal",)
 
 
+def test_a_damaged_database_is_replaced_once_moved_aside(texted_line: Flask, tmp_path: Path) -> None:
+    """The disaster restore: the live file no longer reads at all."""
+    backup = good_backup(texted_line, tmp_path / "backup.db")
+    kept = references(texted_line)
+    live = live_path(texted_line)
+    live.write_bytes(b"\x00damaged" * 4096)
+    runner = texted_line.test_cli_runner()
+
+    refused = runner.invoke(args=["restore", str(backup), "--yes"])
+    assert refused.exit_code != 0
+    assert "move it and its -wal and -shm files aside" in refused.output, refused.output
+
+    aside = tmp_path / "damaged"
+    aside.mkdir()
+    for name in (live.name, f"{live.name}-wal", f"{live.name}-shm"):
+        if (live.parent / name).exists():
+            (live.parent / name).rename(aside / name)
+    done = runner.invoke(args=["restore", str(backup), "--yes"])
+    assert done.exit_code == 0, done.output
+    assert references(texted_line) == kept
+    assert problems(texted_line) == []
+    assert stat.S_IMODE(live.stat().st_mode) == 0o600
+
+
+def test_backup_and_restore_refuse_the_live_database_as_their_file(
+    texted_line: Flask, tmp_path: Path
+) -> None:
+    live = live_path(texted_line)
+    before = dump(live)
+    runner = texted_line.test_cli_runner()
+    for args in (["backup", str(live)], ["restore", str(live), "--yes"]):
+        result = runner.invoke(args=args)
+        assert result.exit_code != 0
+        assert "is the database itself" in result.output
+    missing = runner.invoke(args=["backup", str(tmp_path / "no-such-directory" / "backup.db")])
+    assert missing.exit_code != 0 and "no such directory" in missing.output
+    assert dump(live) == before
+
+
 def wait_for_heartbeat(app: Flask) -> bool:
     from portal.worker import latest_heartbeat
 
