@@ -1,7 +1,8 @@
 """Logs: one JSON object a line on stderr, with a request id, and no personal data.
 
-Every process logs through `configure()`: the web app (create_app), the worker command
-(which builds the app too) and gunicorn's own lines (gunicorn.conf.py). A line holds
+Every process logs through `configure()`, which create_app calls (the web app, the
+worker and every other command build the app), and gunicorn.conf.py gives gunicorn's own
+lines the same formatter. A line holds
 `time` (UTC, ISO 8601), `level`, `logger` and `message`, and, when written while a web
 request was handled, that request's `request_id`, which the response also carries in
 its X-Request-ID header. Each web request gets one line of its own (logger
@@ -51,8 +52,10 @@ _EMAIL = re.compile(r"[\w.%+-]+@[\w-]+(?:\.[\w-]+)+")
 # phone number needs. Only such text is searched with PhoneNumberMatcher, which is slow.
 _SEVEN_DIGITS = re.compile(r"\d(?:\D{0,3}\d){6}")
 
-# Written here, never from what a request or a message brought.
-_OWN_FIELDS = frozenset({"time", "level", "logger", "status", "duration_ms"})
+# Written here, never from what a request or a message brought. The request id is ours
+# or a proxy's (short and plain, see above), and searching it for a phone number would
+# cost more than the rest of a kept page's response.
+_OWN_FIELDS = frozenset({"time", "level", "logger", "request_id", "status", "duration_ms"})
 
 log = logging.getLogger("portal.requests")
 
@@ -121,7 +124,7 @@ class StderrLines(logging.StreamHandler):  # type: ignore[type-arg]
 
 def configure() -> None:
     """JSON lines on stderr from the root logger at INFO. Idempotent: create_app runs
-    many times in one process (the tests), and gunicorn's master runs this too."""
+    many times in one process (the tests), and a level set lower (DEBUG) is kept."""
     root = logging.getLogger()
     if not any(isinstance(handler, StderrLines) for handler in root.handlers):
         root.addHandler(StderrLines())
@@ -158,7 +161,9 @@ class RequestLog:
     (and in the response's X-Request-ID header), and one line for the request itself."""
 
     def __init__(self, app: Flask, wsgi_app: WSGIApplication) -> None:
-        self.url_map = app.url_map
+        # Routes depend on the path and method alone (no host or subdomain rules), so one
+        # adapter serves every request; it sees rules added later too.
+        self.routes = app.url_map.bind("portal")
         self.wsgi_app = wsgi_app
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
@@ -207,8 +212,9 @@ class RequestLog:
 
     def route(self, environ: WSGIEnvironment) -> str | None:
         """The rule the path matched (`/console/requests/<reference>`), None when none."""
+        path = environ.get("PATH_INFO", "").encode("latin-1").decode(errors="replace")  # as WSGI gives it
         try:
-            rule, _arguments = self.url_map.bind_to_environ(environ).match(return_rule=True)
+            rule, _arguments = self.routes.match(path, environ.get("REQUEST_METHOD", "GET"), return_rule=True)
         except HTTPException:  # not found, wrong method, a redirect to add a slash
             return None
         return rule.rule
