@@ -62,11 +62,10 @@ def check_database(connection: Connection) -> list[str]:
         problems += _check_revision(connection)
         if problems:
             return problems  # the tables may not be the code's: decrypting means nothing yet
-        problems += _check_decryption(connection)
-        problems += _check_hash_key(connection) if not problems else []
+        # Phones are hashed again from their decrypted numbers: only once those decrypt.
+        return _check_decryption(connection) or _check_hash_key(connection)
     except DatabaseError as error:
-        problems.append(f"not a readable portal database ({error.orig})")
-    return problems
+        return [*problems, f"not a readable portal database ({error.orig})"]
 
 
 def _check_revision(connection: Connection) -> list[str]:
@@ -230,7 +229,10 @@ def backup_command(path: Path) -> None:
         raise click.ClickException(f"{path} is the database itself: name another file.")
     if not path.absolute().parent.is_dir():
         raise click.ClickException(f"{path.absolute().parent}: no such directory.")
-    backup_sqlite(path.absolute())
+    try:
+        backup_sqlite(path.absolute())
+    except (OSError, sqlite3.Error) as error:  # a full disk, a directory we may not write
+        raise click.ClickException(f"The backup could not be written: {error}") from error
     with sqlite_file(path) as copy:
         check_or_fail(copy, f"The backup {path} was written, but it")
         click.echo(f"Backed up {live} to {path} ({counts(copy)}); the checks pass.")

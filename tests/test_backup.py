@@ -339,7 +339,7 @@ def test_a_damaged_database_is_replaced_once_moved_aside(texted_line: Flask, tmp
     assert stat.S_IMODE(live.stat().st_mode) == 0o600
 
 
-def test_backup_and_restore_refuse_the_live_database_as_their_file(
+def test_backup_and_restore_refuse_the_live_database_and_places_they_cannot_use(
     texted_line: Flask, tmp_path: Path
 ) -> None:
     live = live_path(texted_line)
@@ -351,6 +351,9 @@ def test_backup_and_restore_refuse_the_live_database_as_their_file(
         assert "is the database itself" in result.output
     missing = runner.invoke(args=["backup", str(tmp_path / "no-such-directory" / "backup.db")])
     assert missing.exit_code != 0 and "no such directory" in missing.output
+    # A directory nobody may write in, even root (the tests may run as root).
+    unwritable = runner.invoke(args=["backup", "/proc/backup.db"])
+    assert unwritable.exit_code != 0 and "The backup could not be written" in unwritable.output
     assert dump(live) == before
 
 
