@@ -57,6 +57,7 @@ def ascii_digits(text: str) -> str:
     return "".join(str(unicodedata.digit(char)) if char.isdecimal() else char for char in text)
 
 
+@lru_cache(maxsize=4096)  # every text folds each of its characters several times
 def _fold_char(char: str) -> str:
     category = unicodedata.category(char)
     if category[0] in "PSZC":
