@@ -243,3 +243,11 @@ def test_the_checker_catches_a_count_given_away_by_subtraction() -> None:
         )
     with pytest.raises(AssertionError, match="below 10"):
         no_small_count_shown_or_derivable({"counts": [23, 8], "requests": "23", "languages": ""}, "en")
+
+
+def test_a_database_that_cannot_be_read_gets_a_plain_sentence_not_a_500(client: FlaskClient) -> None:
+    """`client`'s database has no tables: the page still answers, says so, and keeps nothing."""
+    response = client.get("/numbers")
+    assert response.status_code == 200
+    assert "cannot be shown right now" in response.get_data(as_text=True)
+    assert response.headers["Cache-Control"] == "no-store"

@@ -9,6 +9,7 @@ max-age and an ETag for a browser that asks again.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from time import monotonic
 
@@ -18,9 +19,13 @@ from flask.typing import ResponseReturnValue
 from flask_babel import format_decimal, format_percent, get_locale
 from flask_babel import gettext as _
 from markupsafe import Markup
+from sqlalchemy.exc import SQLAlchemyError
 
 from portal.dispatch.statistics import SMALLEST_SHOWN, Published, published
+from portal.extensions import db
 from portal.i18n import BY_CODE, left_to_right, whole_number
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -37,11 +42,18 @@ class NumbersCache:
     def __init__(self) -> None:
         self._counted: Counted | None = None
 
-    def figures(self) -> Published:
+    def figures(self) -> Published | None:
+        """None while the database cannot be read: the page says so, and counts again on
+        the next visit."""
         counted = self._counted
         now = monotonic()
         if counted is None or now - counted.at >= self.lifetime:
-            counted = self._counted = Counted(published(), now)
+            try:
+                counted = self._counted = Counted(published(), now)
+            except SQLAlchemyError as error:
+                db.session.rollback()
+                log.warning("public numbers not counted: %s", type(error).__name__)
+                return None
         return counted.figures
 
 
@@ -63,6 +75,10 @@ def language_name(code: str) -> str:
 
 def render_numbers(page: object) -> ResponseReturnValue:
     figures = numbers_cache().figures()
+    if figures is None:
+        response = current_app.make_response(render_template("public/numbers.html", page=page, figures=None))
+        response.headers["Cache-Control"] = "no-store"
+        return response
     median = (
         left_to_right(format_decimal(round(figures.median_minutes, 1), "0.0"))
         if figures.median_minutes is not None
