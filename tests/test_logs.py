@@ -58,8 +58,8 @@ from tests.text_line_helpers import (
 
 # Canary personal data: each appears nowhere else in the code or the tests.
 NAME = "Quillon Marrowby"
-PHONE = "+13145550177"
-PHONE_FORMS = ("+13145550177", "3145550177", "(314) 555-0177", "314-555-0177", "314.555.0177", "555-0177")
+PHONE = "+13145550193"
+PHONE_FORMS = ("+13145550193", "3145550193", "(314) 555-0193", "314-555-0193", "314.555.0193", "555-0193")
 ADDRESS = "8123 Quillfeather Ave"
 WORDS = "periwinkle marmalade"
 EMAIL = "ottoline.vantwisk@example.net"
@@ -167,7 +167,7 @@ def personal_data_in(lines: list[str], records: list[dict[str, Any]]) -> list[st
             for canary in (*CANARIES, *PHONE_FORMS):
                 if canary.lower() in folded:
                     found.append(f"{canary!r} in {line}")
-            if "3145550177" in re.sub(r"\D", "", text):
+            if "3145550193" in re.sub(r"\D", "", text):
                 found.append(f"the phone's digits in {line}")
     return found
 
@@ -176,10 +176,10 @@ def file_a_plan(app: Flask, client: Browser | FlaskClient) -> str:
     """A plan filed through the registry's pages, all canaries in it; its reference."""
     registrant = Registrant(app, cast(FlaskClient, client))
     overview = registrant.file_plan(
-        phone="(314) 555-0177",
+        phone="(314) 555-0193",
         person={"name": NAME, "birth_date": "1984-02-29", "communication": ["deaf"], "description": WORDS},
         where={"home_address": ADDRESS + ", St. Louis"},
-        people={"emergency_contacts": f"{NAME}, {EMAIL}, (314) 555-0177"},
+        people={"emergency_contacts": f"{NAME}, {EMAIL}, (314) 555-0193"},
     )
     assert "Marrowby" in overview  # the registrant's own page shows the plan
     with app.app_context():
@@ -356,7 +356,7 @@ def test_at_debug_level_too_every_line_is_json_and_holds_no_personal_data(
 
 
 def test_phone_numbers_and_emails_are_masked_and_ids_are_kept() -> None:
-    for form in (*PHONE_FORMS[:5], "+1 314 555 0177", "+44 20 7946 0958"):
+    for form in (*PHONE_FORMS[:5], "+1 314 555 0193", "+44 20 7946 0958"):
         assert redact(f"texted {form} at noon") == "texted [phone] at noon", form
     assert redact(f"from {EMAIL}.") == "from [email]."
     kept = "request R-7KX2QF, message SM00000000000000000000000000000042, outbox 1234567, error 21610"
