@@ -93,7 +93,6 @@ def live_path(app: Flask) -> Path:
     return Path(app.config["SQLALCHEMY_DATABASE_URI"].removeprefix("sqlite:///"))
 
 
-@pytest.mark.slow
 def test_a_backup_taken_while_texts_arrive_restores_every_answered_request(tmp_path: Path) -> None:
     fake = FakeTwilio().start()
     environ = text_line_environ(tmp_path, fake)
