@@ -473,7 +473,9 @@ def test_postgresql_restore_drill(postgres_url: str, tmp_path: Path, fake_twilio
 
 
 @pytest.mark.postgres
-def test_backup_on_postgresql_points_to_pg_dump(postgres_url: str, tmp_path: Path) -> None:
+def test_backup_and_restore_on_postgresql_point_to_pg_dump_and_pg_restore(
+    postgres_url: str, tmp_path: Path
+) -> None:
     environ = {
         "PORTAL_DATABASE_URL": postgres_url,
         "PORTAL_SECRET_KEY": "s",
@@ -481,7 +483,11 @@ def test_backup_on_postgresql_points_to_pg_dump(postgres_url: str, tmp_path: Pat
         "PORTAL_HASH_KEY": "h",
         "PORTAL_SMS_BACKEND": "console",
     }
-    result = flask_command(environ, "backup", str(tmp_path / "backup.db"))
-    assert result.returncode != 0
-    assert "pg_dump" in result.stderr and "docs/operations.md" in result.stderr
+    backup = flask_command(environ, "backup", str(tmp_path / "backup.db"))
+    assert backup.returncode != 0
+    assert "pg_dump" in backup.stderr and "docs/operations.md" in backup.stderr
     assert not (tmp_path / "backup.db").exists()
+    (tmp_path / "portal.dump").write_bytes(b"PGDMP")
+    restore = flask_command(environ, "restore", str(tmp_path / "portal.dump"), "--yes")
+    assert restore.returncode != 0
+    assert "pg_restore" in restore.stderr and "docs/operations.md" in restore.stderr
