@@ -60,7 +60,7 @@ def test_make_translations_on_a_clean_tree_changes_nothing(tmp_path: Path) -> No
         shutil.copytree(
             PROJECT_ROOT / name, tree / name, ignore=shutil.ignore_patterns("*.mo", "__pycache__")
         )
-    for name in ("babel.cfg", "Makefile", "pyproject.toml"):
+    for name in ("babel.cfg", "Makefile", "pyproject.toml", "requirements.lock"):
         shutil.copy2(PROJECT_ROOT / name, tree / name)
     venv = PROJECT_ROOT / ".venv"
     result = subprocess.run(

@@ -86,7 +86,7 @@ def test_review_then_import_unchanged_gives_back_the_same_catalogues(tmp_path: P
         shutil.copytree(
             PROJECT_ROOT / name, tree / name, ignore=shutil.ignore_patterns("*.mo", "__pycache__", "review")
         )
-    for name in ("Makefile", "pyproject.toml"):
+    for name in ("Makefile", "pyproject.toml", "requirements.lock"):
         shutil.copy2(PROJECT_ROOT / name, tree / name)
     venv = f"VENV={PROJECT_ROOT / '.venv'}"
     for target in ("translations-review", "translations-import"):
