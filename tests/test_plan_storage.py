@@ -165,14 +165,25 @@ def test_withdrawal_leaves_no_row_of_the_plan(any_database_app: Flask) -> None:
         assert find_plans_by_phone("+13145550155") == [other]
 
 
-def test_seed_demo_adds_one_plan_however_often_it_runs(migrated_app: Flask) -> None:
+def test_seed_demo_adds_its_data_once_however_often_it_runs(migrated_app: Flask) -> None:
+    from portal.dispatch.models import CitRequest
+
+    def counts() -> tuple[int, int]:
+        with migrated_app.app_context():
+            plans = db.session.scalar(select(func.count()).select_from(CrisisPlan))
+            requests = db.session.scalar(select(func.count()).select_from(CitRequest))
+            return plans or 0, requests or 0
+
     runner = migrated_app.test_cli_runner()
     first = runner.invoke(args=["seed-demo"])
+    after_first = counts()
     second = runner.invoke(args=["seed-demo"])
     assert first.exit_code == 0 and second.exit_code == 0
     assert first.output == second.output and "Demo crisis plan" in first.output
+    # A year of requests and plans in every state, for the dashboard; none added again.
+    assert after_first[0] > 1 and after_first[1] > 100
+    assert counts() == after_first
     with migrated_app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(CrisisPlan)) == 1
         assert len(find_plans_by_phone("(314) 555-0100")) == 1
 
 
