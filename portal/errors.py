@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from flask import Flask, render_template
+from flask.globals import request_ctx
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
 from werkzeug.exceptions import HTTPException, InternalServerError
@@ -17,6 +18,10 @@ def init_app(app: Flask) -> None:
     def _http_error(error: HTTPException) -> ResponseReturnValue:
         if error.code is None or error.code < 400:
             return error
+        if request_ctx.url_adapter is None:
+            # A Host header the server cannot build links for (a scanner, a wrong proxy
+            # setting): the page must not need the links it cannot build.
+            return render_template("errors/without_links.html"), error.code
         return render_template("errors/http.html", error=error), error.code
 
     @app.errorhandler(InternalServerError)

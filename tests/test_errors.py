@@ -59,3 +59,15 @@ def test_a_nul_character_is_a_bad_request_not_a_500(any_database_app: Flask) -> 
     assert response.status_code == 400
     assert client.get("/crisis-plan/sign-in?next=%00").status_code == 400
     assert client.get("/").status_code == 200
+
+
+@pytest.mark.parametrize("host", ["a..b", "x" * 64 + ".example.org"])  # refused by IDNA
+def test_a_host_the_server_cannot_build_links_for_is_a_bad_request_not_a_500(
+    failing_app: Flask, host: str
+) -> None:
+    """A broken Host header (a scanner, a misconfigured proxy) gets the plain 400 page: the
+    error page itself must not need the links it cannot build."""
+    for path in ("/", "/es/how-to-call", "/console/sign-in", "/healthz"):
+        response = failing_app.test_client().get(path, headers={"Host": host})
+        assert response.status_code == 400, (path, host, response.status_code)
+        assert "911" in response.get_data(as_text=True) or path == "/healthz"
