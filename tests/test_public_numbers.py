@@ -1,7 +1,9 @@
 """The public "program in numbers" page: in every language, no count below 10 is shown
 and none can be worked out by subtracting shown figures from a shown total; shares and
-medians resting on fewer than 10 are hidden; and a new request shows after the page's
-short lifetime, not never."""
+medians resting on fewer than 10 are hidden; the figures run to the end of the last full
+week (a request made today shows only once its week has ended, so that watching the page
+tells nobody that someone just asked for help), and a request of a finished week shows
+after the page's short lifetime, not never."""
 
 from __future__ import annotations
 
@@ -10,8 +12,10 @@ import re
 import time
 import unicodedata
 from collections import Counter
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+from datetime import time as clock
 from itertools import combinations
+from zoneinfo import ZoneInfo
 
 import pytest
 from flask import Flask
@@ -31,6 +35,20 @@ def fewer_than_10(text: object) -> bool:
     return counts_in(str(text)) == [10]
 
 
+# portal/agency.toml: the agency is in St. Louis, whose weeks run Monday to Sunday.
+AGENCY_ZONE = ZoneInfo("America/Chicago")
+
+
+def last_sunday() -> date:
+    today = datetime.now(AGENCY_ZONE).date()
+    return today - timedelta(days=today.weekday() + 1)
+
+
+def in_the_last_full_week() -> datetime:
+    """Noon on the last Sunday in St. Louis: inside the published figures."""
+    return datetime.combine(last_sunday(), clock(12), AGENCY_ZONE).astimezone(UTC)
+
+
 def add_requests(
     app: Flask,
     language: str,
@@ -38,11 +56,13 @@ def add_requests(
     *,
     acknowledged: bool = False,
     disposition: str | None = None,
+    received: datetime | None = None,
 ) -> None:
-    """`count` requests received minutes ago (this year), acknowledged after 2 minutes."""
+    """`count` requests received in the last full week (or at `received`), acknowledged
+    after 2 minutes."""
     with app.app_context():
         for _ in range(count):
-            received = utcnow() - timedelta(minutes=30)
+            received = received or in_the_last_full_week()
             request = CitRequest(
                 source="voice", language=language, location_source="none", created_at=received
             )
@@ -104,11 +124,10 @@ def read_figures(client: FlaskClient, code: str) -> dict[str, object]:
     assert response.status_code == 200, code
     page = response.get_data(as_text=True)
     median, care = element(page, "median"), element(page, "care")
-    # Times and shares are not counts: read apart, then out of the way.
+    # Times, shares and the dates counted are not counts: read apart, then out of the way.
     rest = re.sub(r'id="figure-(median|care)"[^>]*>.*?</dd>', "", page, flags=re.S)
-    text = main_text(rest)
-    year = str(date.today().year)
-    counts = counts_in(text.replace(year, " "))
+    rest = re.sub(r'<p[^>]*id="period"[^>]*>.*?</p>', "", rest, flags=re.S)
+    counts = counts_in(main_text(rest))
     return {
         "counts": counts,
         "requests": element(page, "requests"),
@@ -206,7 +225,7 @@ def test_language_groups(counts: dict[str, int], shown: list[tuple[str, int]], o
     assert fold_languages(Counter(counts)) == (shown, other)
 
 
-def test_a_new_request_shows_once_the_short_lifetime_has_passed(
+def test_a_request_of_a_finished_week_shows_once_the_short_lifetime_has_passed(
     migrated_app: Flask, public: FlaskClient
 ) -> None:
     with migrated_app.app_context():
@@ -225,6 +244,23 @@ def test_a_new_request_shows_once_the_short_lifetime_has_passed(
             break
         assert time.monotonic() - added < 10, "the new request never showed"
         time.sleep(0.1)  # polling for the new figure, not waiting a fixed time
+
+
+def test_a_request_made_today_shows_only_once_its_week_has_ended(
+    migrated_app: Flask, public: FlaskClient
+) -> None:
+    """Watching the page must not tell anyone that someone just asked for help."""
+    with migrated_app.app_context():
+        numbers_cache().lifetime = 0.0
+    add_requests(migrated_app, "en", 12)
+    add_requests(migrated_app, "ar", 1, received=utcnow() - timedelta(minutes=5))
+    page = public.get("/numbers").get_data(as_text=True)
+    assert element(page, "requests") == "12"
+    sunday = last_sunday()
+    period = re.search(r'<p[^>]*id="period"[^>]*>(.*?)</p>', page, re.S)
+    assert period, "the page says which days it counts"
+    last = sunday.strftime("%B ") + f"{sunday.day}, {sunday.year}"  # "November 22, 2026"
+    assert f"from January 1, {sunday.year} to {last}." in period.group(1)
 
 
 def test_the_page_is_in_every_language_and_linked_from_the_others(public: FlaskClient) -> None:

@@ -266,7 +266,8 @@ class Published:
     """The figures a resident may read. A count is None when it is below SMALLEST_SHOWN
     ("fewer than 10"); a time or a share is None when it rests on fewer than that."""
 
-    year: int
+    first_day: date  # 1 January of the year counted
+    last_day: date  # the Sunday that ended the last full week
     requests: int | None
     median_minutes: float | None  # first text to acknowledgement
     care_share: float | None  # of closed requests, 0 to 1
@@ -297,10 +298,22 @@ def fold_languages(counts: Counter[str]) -> tuple[list[tuple[str, int]], int | N
     return kept, (other or None)
 
 
+def last_full_week_end(today: date) -> date:
+    """The Sunday before today (Monday to Sunday weeks, the agency's calendar)."""
+    return today - timedelta(days=today.weekday() + 1)
+
+
 def published(today: date | None = None) -> Published:
-    """This year's figures (the agency's calendar year, to today) as the public page shows them."""
-    today = today or local_today()
-    year = request_figures(date(today.year, 1, 1), today)
+    """The year's figures up to the end of the last full week, as the public page shows them.
+
+    Not up to the minute: a page that changed with each request would tell whoever
+    watched it that someone had just asked for help, and in which language. Once a week,
+    a change is the week's requests together. In the first days of January the page
+    shows the whole of the year before.
+    """
+    last_day = last_full_week_end(today or local_today())
+    first_day = date(last_day.year, 1, 1)
+    year = request_figures(first_day, last_day)
     overall = year.overall
     enough_acknowledged = len(overall.acknowledged) >= SMALLEST_SHOWN
     care, closed = year.closed_with_care, year.closed
@@ -308,9 +321,10 @@ def published(today: date | None = None) -> Published:
     # requests handed to care and the others must be 10 or more.
     enough_closed = care >= SMALLEST_SHOWN and closed - care >= SMALLEST_SHOWN
     languages, other = fold_languages(year.languages) if overall.requests >= SMALLEST_SHOWN else ([], None)
-    plans = plan_figures(today, today)
+    plans = plan_figures(last_day, last_day)  # on file counts today's plans
     return Published(
-        year=today.year,
+        first_day=first_day,
+        last_day=last_day,
         requests=shown(overall.requests),
         median_minutes=overall.median if enough_acknowledged else None,
         care_share=care / closed if enough_closed else None,
