@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import select
 
 from portal.database import utcnow
 from portal.dispatch.models import CitRequest
@@ -57,15 +58,14 @@ def add_requests(
     acknowledged: bool = False,
     disposition: str | None = None,
     received: datetime | None = None,
+    source: str = "sms",
 ) -> None:
     """`count` requests received in the last full week (or at `received`), acknowledged
     after 2 minutes."""
     with app.app_context():
         for _ in range(count):
             received = received or in_the_last_full_week()
-            request = CitRequest(
-                source="voice", language=language, location_source="none", created_at=received
-            )
+            request = CitRequest(source="sms", language=language, location_source="none", created_at=received)
             if acknowledged:
                 request.acknowledged_at, request.status = received + timedelta(minutes=2), "acknowledged"
             if disposition:
@@ -244,6 +244,25 @@ def test_a_request_of_a_finished_week_shows_once_the_short_lifetime_has_passed(
             break
         assert time.monotonic() - added < 10, "the new request never showed"
         time.sleep(0.1)  # polling for the new figure, not waiting a fixed time
+
+
+def test_the_time_from_the_first_text_leaves_out_calls_typed_in(
+    migrated_app: Flask, public: FlaskClient
+) -> None:
+    """A voice call typed in by a dispatcher is acknowledged as it is typed: its zero
+    minutes must not make the texted requests look answered faster."""
+    add_requests(migrated_app, "en", 12, acknowledged=True)  # 2 minutes each
+    with migrated_app.app_context():
+        for request in db.session.scalars(select(CitRequest)):
+            request.created_at -= timedelta(minutes=1)  # the first text, a minute before
+        db.session.commit()
+    add_requests(migrated_app, "en", 30, source="voice")
+    with migrated_app.app_context():
+        for request in db.session.scalars(select(CitRequest).where(CitRequest.source == "voice")):
+            request.acknowledged_at, request.status = request.created_at, "acknowledged"
+        db.session.commit()
+    page = public.get("/numbers").get_data(as_text=True)
+    assert re.search(r"\b3[.,]0\b", element(page, "median")), element(page, "median")
 
 
 def test_a_request_made_today_shows_only_once_its_week_has_ended(

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from babel import Locale
 from flask import Response, current_app, render_template, request
 from flask.typing import ResponseReturnValue
-from flask_babel import format_decimal, format_percent, get_locale
+from flask_babel import format_decimal, format_percent, get_locale, pgettext
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_wtf import FlaskForm
@@ -135,7 +135,7 @@ def charts(figures: RequestFigures, plans: PlanFigures) -> list[Chart]:
     overall = figures.overall
     times = []
     for label, median, p90 in (
-        (_("Alert"), overall.alert_median, overall.alert_p90),
+        (_("Alert reached dispatch"), overall.alert_median, overall.alert_p90),
         (_("Acknowledged"), overall.median, overall.p90),
     ):
         for measure, minutes in ((_("median"), median), (_("90th percentile"), p90)):
@@ -220,7 +220,8 @@ def charts(figures: RequestFigures, plans: PlanFigures) -> list[Chart]:
         count_chart(
             "chart-plans",
             _("Crisis plans now, each counted once"),
-            _("State"),
+            # The account list's "State" is another word in some languages (账户状态).
+            pgettext("a crisis plan's", "State"),
             _("Plans"),
             [
                 (_("Active"), plans.active),
