@@ -65,7 +65,9 @@ def add_requests(
     with app.app_context():
         for _ in range(count):
             received = received or in_the_last_full_week()
-            request = CitRequest(source=source, language=language, location_source="none", created_at=received)
+            request = CitRequest(
+                source=source, language=language, location_source="none", created_at=received
+            )
             if acknowledged:
                 request.acknowledged_at, request.status = received + timedelta(minutes=2), "acknowledged"
             if disposition:
