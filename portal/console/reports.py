@@ -95,7 +95,7 @@ class Chart:
         top = max(self.bars, key=lambda bar: sum(bar.values))
         return str(
             _(
-                "%(count)d bars. The longest: %(label)s, %(value)s. The table beside the chart gives every number.",
+                "Bars: %(count)d. The longest: %(label)s, %(value)s. The table beside the chart gives every number.",
                 count=len(self.bars),
                 label=top.label,
                 value=top.shown,
