@@ -76,10 +76,11 @@ def add_requests(
         db.session.commit()
 
 
-def add_plans(app: Flask, count: int) -> None:
+def add_plans(app: Flask, count: int, *, filed: datetime | None = None) -> None:
+    """`count` plans filed in the last full week (or at `filed`)."""
     with app.app_context():
         for number in range(count):
-            file_plan(
+            plan = file_plan(
                 {"person": {"name": "Pat"}},
                 name=f"Pat Number{number}",
                 born=date(1990, 1, 1),
@@ -88,6 +89,7 @@ def add_plans(app: Flask, count: int) -> None:
                 filed_by="self",
                 phones=[],
             )
+            plan.created_at = plan.confirmed_at = filed or in_the_last_full_week()
         db.session.commit()
 
 
@@ -129,6 +131,7 @@ def read_figures(client: FlaskClient, code: str) -> dict[str, object]:
     # Times, shares and the dates counted are not counts: read apart, then out of the way.
     rest = re.sub(r'id="figure-(median|care)"[^>]*>.*?</dd>', "", page, flags=re.S)
     rest = re.sub(r'<p[^>]*id="period"[^>]*>.*?</p>', "", rest, flags=re.S)
+    rest = re.sub(r"<dt>.*?</dt>", "", rest, flags=re.S)  # labels, one with a date in it
     counts = counts_in(main_text(rest))
     return {
         "counts": counts,
@@ -275,8 +278,11 @@ def test_a_request_made_today_shows_only_once_its_week_has_ended(
         numbers_cache().lifetime = 0.0
     add_requests(migrated_app, "en", 12)
     add_requests(migrated_app, "ar", 1, received=utcnow() - timedelta(minutes=5))
+    add_plans(migrated_app, 12)
+    add_plans(migrated_app, 1, filed=utcnow() - timedelta(minutes=5))
     page = public.get("/numbers").get_data(as_text=True)
     assert element(page, "requests") == "12"
+    assert element(page, "plans") == "12", "a plan filed today shows once its week has ended"
     sunday = last_sunday()
     period = re.search(r'<p[^>]*id="period"[^>]*>(.*?)</p>', page, re.S)
     assert period, "the page says which days it counts"

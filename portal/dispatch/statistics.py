@@ -31,7 +31,7 @@ from portal.dispatch.models import CitRequest, RequestMessage
 from portal.extensions import db
 from portal.messaging.outbox import OutboundMessage
 from portal.plans.models import PLAN_LIFETIME, CrisisPlan
-from portal.times import local_days, local_today, to_local
+from portal.times import local_day_start, local_days, local_today, to_local
 
 # Dispositions that hand the person to care (portal.dispatch.display.DISPOSITIONS): a
 # co-responder team (a clinician with the officer), the behavioral-health line, or
@@ -241,12 +241,15 @@ class PlanFigures:
         return self.active + self.awaiting_person + self.expiring
 
 
-def plan_figures(first: date, last: date) -> PlanFigures:
-    now = utcnow()
+def plan_figures(first: date, last: date, now: datetime | None = None) -> PlanFigures:
+    """Plans registered on the local days first to last, and the plans on file at `now`
+    (by default this moment) in each state."""
+    now = now or utcnow()
     start, end = local_days(first, last)
-    ended = CrisisPlan.confirmed_at <= now - PLAN_LIFETIME
+    ended = (CrisisPlan.confirmed_at <= now - PLAN_LIFETIME) & (CrisisPlan.created_at < now)
     ending = CrisisPlan.confirmed_at <= now - PLAN_LIFETIME + EXPIRING_WITHIN
     awaiting = CrisisPlan.person_confirmed_at.is_(None)
+    filed = CrisisPlan.created_at < now
 
     def count(condition: Any) -> Any:
         return func.coalesce(func.sum(case((condition, 1), else_=0)), 0)
@@ -254,9 +257,9 @@ def plan_figures(first: date, last: date) -> PlanFigures:
     row = db.session.execute(
         select(
             count((CrisisPlan.created_at >= start) & (CrisisPlan.created_at < end)),
-            count(~ending & ~awaiting),
-            count(~ending & awaiting),
-            count(ending & ~ended),
+            count(filed & ~ending & ~awaiting),
+            count(filed & ~ending & awaiting),
+            count(filed & ending & ~ended),
             count(ended),
         )
     ).one()
@@ -313,8 +316,10 @@ def published(today: date | None = None) -> Published:
 
     Not up to the minute: a page that changed with each request would tell whoever
     watched it that someone had just asked for help, and in which language. Once a week,
-    a change is the week's requests together. In the first days of January the page
-    shows the whole of the year before.
+    a change is the week's requests together. Until the first Sunday of a year the page
+    shows the year before, up to its last Sunday. Plans on file are counted as that
+    Sunday ended too (a plan withdrawn since is gone from the count at once: deleted
+    plans leave no trace to count them by).
     """
     last_day = last_full_week_end(today or local_today())
     first_day = date(last_day.year, 1, 1)
@@ -327,7 +332,7 @@ def published(today: date | None = None) -> Published:
     # requests handed to care and the others must be 10 or more.
     enough_closed = care >= SMALLEST_SHOWN and closed - care >= SMALLEST_SHOWN
     languages, other = fold_languages(year.languages) if overall.requests >= SMALLEST_SHOWN else ([], None)
-    plans = plan_figures(last_day, last_day)  # on file counts today's plans
+    plans = plan_figures(last_day, last_day, now=local_day_start(last_day + timedelta(days=1)))
     return Published(
         first_day=first_day,
         last_day=last_day,

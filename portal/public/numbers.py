@@ -1,10 +1,11 @@
 """The public "program in numbers" page: this year's figures, none below 10.
 
-Its numbers change with every request, so it stays out of the page cache
-(portal/public/cache.py), which keeps a page until a catalogue or the agency file changes.
-The figures are counted at most once a minute per process instead, and the page is
-rendered for each visitor (a flashed message shows like on any page), with a short
-max-age and an ETag for a browser that asks again.
+Its figures change once a week (portal.dispatch.statistics.published), so it stays out
+of the page cache (portal/public/cache.py), which keeps a page until a catalogue or the
+agency file changes. The figures are counted at most once a minute per process instead,
+in a transaction that only reads (on SQLite it never holds the write lock the text line
+needs), and the page is rendered for each visitor (a flashed message shows like on any
+page), with a short max-age and an ETag for a browser that asks again.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
 
+from portal.database import begin_reading
 from portal.dispatch.statistics import SMALLEST_SHOWN, Published, published
 from portal.extensions import db
 from portal.i18n import BY_CODE, left_to_right, whole_number
@@ -49,11 +51,14 @@ class NumbersCache:
         now = monotonic()
         if counted is None or now - counted.at >= self.lifetime:
             try:
+                if not db.session().in_transaction():
+                    begin_reading(db.session)
                 counted = self._counted = Counted(published(), now)
             except SQLAlchemyError as error:
-                db.session.rollback()
                 log.warning("public numbers not counted: %s", type(error).__name__)
                 return None
+            finally:
+                db.session.rollback()
         return counted.figures
 
 
@@ -70,7 +75,8 @@ def count_words(count: int | None) -> Markup:
 
 def language_name(code: str) -> str:
     locale = get_locale() or Locale.parse("en")
-    return str(Locale.parse(BY_CODE[code].catalogue).get_language_name(locale) or code)
+    language = BY_CODE.get(code)  # a code from before a language was dropped: shown as is
+    return str(Locale.parse(language.catalogue).get_language_name(locale) or code) if language else code
 
 
 def render_numbers(page: object) -> ResponseReturnValue:
