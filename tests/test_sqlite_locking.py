@@ -108,3 +108,18 @@ def test_a_writer_still_waits_its_turn_behind_another_writer(migrated_app: Flask
         assert db.session.scalars(select(WorkerHeartbeat.worker)).all() == [
             "renamed, then written after the wait"
         ]
+
+
+def test_the_public_numbers_page_counts_without_waiting_behind_a_writer(migrated_app: Flask) -> None:
+    """A year of figures is counted once a minute; meanwhile the text line must be able
+    to write, and the page must not wait for it either."""
+    client = migrated_app.test_client()
+    assert client.get("/numbers").status_code == 200  # connections made, templates warm
+    migrated_app.extensions["public_numbers"].lifetime = 0.0  # count again on every visit
+    with write_lock_held(migrated_app):
+        started = time.monotonic()
+        response = client.get("/numbers")
+        took = time.monotonic() - started
+    assert response.status_code == 200
+    assert "cannot be shown right now" not in response.get_data(as_text=True)
+    assert took < 1.0, f"/numbers took {took:.3f} s behind a writer"
