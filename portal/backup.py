@@ -15,7 +15,6 @@ import contextlib
 import os
 import sqlite3
 from collections.abc import Iterator
-from datetime import timedelta
 from pathlib import Path
 
 import click
@@ -31,13 +30,14 @@ from portal.crypto import EncryptedBytes, vault
 from portal.database import READING_ONLY, utcnow
 from portal.dispatch.models import CitRequest
 from portal.extensions import db
+from portal.health import HEARTBEAT_STALE
 from portal.keys import ENCRYPTED_TYPES
 from portal.phones import phone_index
 from portal.plans.models import CrisisPlan, PlanPhone
 from portal.worker import latest_heartbeat
 
 # A worker beats every few seconds: one seen this recently is still running.
-WORKER_STILL_RUNNING = timedelta(seconds=15)
+WORKER_STILL_RUNNING = HEARTBEAT_STALE  # as /healthz tells a running worker
 # Row ids named per column whose values do not decrypt (ids are not personal data).
 IDS_SHOWN = 5
 HASHES_SAMPLED = 100

@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 
 from portal.database import begin_reading, utcnow
+from portal.dispatch.models import ALERT_PURPOSES
 from portal.extensions import db
 from portal.messaging.outbox import OutboundMessage
 from portal.settings import Settings
@@ -28,8 +29,6 @@ bp = Blueprint("health", __name__)
 HEARTBEAT_STALE = timedelta(seconds=15)
 # Messages waiting longer than this mean delivery is stuck, whatever the worker says.
 BACKLOG_STALE = timedelta(minutes=2)
-# What counts as a dispatch alert: to the dispatch numbers, and to the fallback numbers.
-ALERTS = ("dispatch_alert", "fallback_alert")
 
 
 @bp.get("/healthz")
@@ -55,7 +54,9 @@ def healthz() -> ResponseReturnValue:
             select(func.count(), func.min(OutboundMessage.created_at)).where(queued)
         ).one()
         oldest_alert = db.session.scalar(
-            select(func.min(OutboundMessage.created_at)).where(queued, OutboundMessage.purpose.in_(ALERTS))
+            select(func.min(OutboundMessage.created_at)).where(
+                queued, OutboundMessage.purpose.in_(ALERT_PURPOSES)
+            )
         )
     except SQLAlchemyError:
         db.session.rollback()

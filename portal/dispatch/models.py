@@ -13,6 +13,10 @@ from portal.database import UTCDateTime, utcnow
 from portal.extensions import db
 from portal.plans.models import REFERENCE_ALPHABET
 
+# The outbox purposes of the texts that alert dispatch about a request: to the dispatch
+# numbers, then to the fallback numbers when none of those took it.
+ALERT_PURPOSES = ("dispatch_alert", "fallback_alert")
+
 
 def new_request_reference() -> str:
     """R- and six letters or digits nobody confuses: R-7K3QM2."""

@@ -15,7 +15,7 @@ from flask_babel import ngettext
 from sqlalchemy import case, select
 
 from portal.dispatch import alerts
-from portal.dispatch.models import CitRequest, RequestMessage
+from portal.dispatch.models import ALERT_PURPOSES, CitRequest, RequestMessage
 from portal.extensions import db
 from portal.messaging.outbox import OutboundMessage
 from portal.settings import Settings
@@ -124,7 +124,7 @@ def alerts_sent(request_ids: list[int]) -> dict[int, list[OutboundMessage]]:
     if request_ids:
         query = select(OutboundMessage).where(
             OutboundMessage.cit_request_id.in_(request_ids),
-            OutboundMessage.purpose.in_(("dispatch_alert", "fallback_alert")),
+            OutboundMessage.purpose.in_(ALERT_PURPOSES),
         )
         for message in db.session.scalars(query):
             if message.cit_request_id is not None:

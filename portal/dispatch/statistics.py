@@ -27,7 +27,7 @@ from typing import Any
 from sqlalchemy import case, func, select
 
 from portal.database import utcnow
-from portal.dispatch.models import CitRequest, RequestMessage
+from portal.dispatch.models import ALERT_PURPOSES, CitRequest, RequestMessage
 from portal.extensions import db
 from portal.messaging.outbox import OutboundMessage
 from portal.plans.models import PLAN_LIFETIME, CrisisPlan
@@ -40,7 +40,6 @@ from portal.times import local_day_start, local_days, local_today, to_local
 CARE_DISPOSITIONS = ("co_responder", "behavioral_health_line", "transported")
 # Texts that bring a request to dispatch: to a dispatch phone, or to a fallback number
 # when none answered. Reached: the network took it, and no failure came back.
-ALERT_PURPOSES = ("dispatch_alert", "fallback_alert")
 NOT_REACHED = ("failed", "undelivered")
 # A plan "expiring" ends within this many days (the first reminder goes 30 days before).
 EXPIRING_WITHIN = timedelta(days=30)
