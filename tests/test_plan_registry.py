@@ -17,7 +17,6 @@ from portal.audit import PLAN_VIEW, record
 from portal.database import utcnow
 from portal.extensions import db
 from portal.messaging.outbox import OutboundMessage
-from portal.plans import lifecycle
 from portal.plans.models import CrisisPlan, PlanDraft, PlanPhone, PlanPhoto
 from tests.registry_helpers import CONSENT, PERSON, Registrant, e164
 
@@ -340,6 +339,10 @@ def test_every_registry_form_refuses_a_missing_csrf_token(
     assert count(migrated_app, CrisisPlan) == 1  # still there: nothing was withdrawn
 
 
+# The registry's scheduled jobs, by the names an operator types (portal/jobs.py).
+PLAN_JOBS = ("plan-reminders", "delete-ended-plans", "delete-expired-drafts", "delete-used-codes")
+
+
 def test_lifecycle_reminds_twice_then_deletes(registrant: Registrant) -> None:
     registrant.file_plan()
     app = registrant.app
@@ -358,22 +361,27 @@ def test_lifecycle_reminds_twice_then_deletes(registrant: Registrant) -> None:
                 )
             ]
 
+    def run_plan_jobs() -> None:
+        """As the worker runs them, or an operator with `flask --app portal jobs run`."""
+        result = app.test_cli_runner().invoke(args=["jobs", "run", *PLAN_JOBS])
+        assert result.exit_code == 0, result.output
+
     with app.app_context():
         age_plan(300)
-        lifecycle.run()
+        run_plan_jobs()
         assert reminders() == []
         age_plan(340)
-        lifecycle.run()
-        lifecycle.run()  # safe to run twice
+        run_plan_jobs()
+        run_plan_jobs()  # safe to run twice
         assert len(reminders()) == 1 and "/crisis-plan/sign-in" in reminders()[0]
         age_plan(360)
-        lifecycle.run()
+        run_plan_jobs()
         assert len(reminders()) == 2
         age_plan(365 + 29)
-        lifecycle.run()
+        run_plan_jobs()
         assert count(app, CrisisPlan) == 1  # still in its grace period
         age_plan(365 + 31)
-        lifecycle.run()
+        run_plan_jobs()
     for model in (CrisisPlan, PlanPhone, PlanPhoto):
         assert count(app, model) == 0, model.__name__
 

@@ -18,7 +18,6 @@ from portal.extensions import db
 from portal.i18n import BY_CODE
 from portal.links import public_link
 from portal.messaging.outbox import queue_message
-from portal.plans.drafts import delete_expired_drafts
 from portal.plans.models import PLAN_LIFETIME, CrisisPlan, PhoneCode
 from portal.plans.services import withdraw_plan
 from portal.times import local_date
@@ -90,11 +89,3 @@ def delete_used_codes(now: datetime | None = None) -> int:
     deleted = rows_changed(db.session, delete(PhoneCode).where(old))
     db.session.commit()
     return deleted
-
-
-def run() -> None:
-    """Every plan job once, in the order the worker first runs them."""
-    send_reminders()
-    delete_ended_plans()
-    delete_expired_drafts()
-    delete_used_codes()
