@@ -151,13 +151,22 @@ def whole_number(number: int) -> str:
     return format_decimal(number, locale=_NUMBER_LOCALES.get(language.code, language.catalogue))
 
 
+def language_name(code: str) -> str:
+    """A portal language's name in the reader's language ("Spanish", "الإسبانية"); a code
+    no longer among the portal's languages, as it is."""
+    language = BY_CODE.get(code)
+    if language is None:
+        return code
+    return str(Locale.parse(language.catalogue).get_language_name(get_locale()) or code)
+
+
 def written_in(text: str) -> Markup:
     """ "(written in Spanish)" after a family's answer in a language other than the page's,
     so the officer knows to find a reader for it; nothing when it cannot be told."""
     code = language_of_writing(text)
     if code is None or code == current_language().code:
         return Markup("")
-    name = Locale.parse(BY_CODE[code].catalogue).get_language_name(get_locale())
+    name = language_name(code)
     return Markup(' <span class="portal-written-in">{}</span>').format(
         gettext("(written in %(language)s)", language=name)
     )

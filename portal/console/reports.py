@@ -32,7 +32,7 @@ from portal.dispatch.statistics import (
     plan_figures,
     request_figures,
 )
-from portal.i18n import BY_CODE
+from portal.i18n import language_name
 from portal.settings import Settings
 from portal.times import agency_zone, local_date, local_today
 
@@ -128,6 +128,11 @@ def in_disposition_order(figures: RequestFigures) -> list[tuple[str, int]]:
     )
 
 
+def languages_by_count(figures: RequestFigures) -> list[tuple[str, int]]:
+    """Each language's name in the reader's language, most requests first."""
+    return [(language_name(code), n) for code, n in figures.languages.most_common()]
+
+
 def charts(figures: RequestFigures, plans: PlanFigures) -> list[Chart]:
     weeks = figures.by_week()
     words = dict(DISPOSITIONS)
@@ -184,10 +189,7 @@ def charts(figures: RequestFigures, plans: PlanFigures) -> list[Chart]:
             _("Languages"),
             _("Language"),
             _("Requests"),
-            [
-                (BY_CODE[code].english_name if code in BY_CODE else code, n)
-                for code, n in figures.languages.most_common()
-            ],
+            languages_by_count(figures),
         ),
         Chart(
             "chart-dispositions",
@@ -271,10 +273,7 @@ def reports() -> ResponseReturnValue:
         duration_in_words=duration_in_words,
         share_with_plan=format_percent(figures.with_plan / overall.requests) if overall.requests else None,
         retention_days=settings.request_retention_days if first < kept_since else None,
-        languages=[
-            (BY_CODE[code].english_name if code in BY_CODE else code, n)
-            for code, n in figures.languages.most_common()
-        ],
+        languages=languages_by_count(figures),
         dispositions=[(str(dict(DISPOSITIONS).get(key, key)), n) for key, n in in_disposition_order(figures)],
         sources=figures.sources,
         query=request.query_string.decode() if not form.errors else "",

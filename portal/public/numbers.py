@@ -14,10 +14,9 @@ import logging
 from dataclasses import dataclass
 from time import monotonic
 
-from babel import Locale
 from flask import Flask, current_app, render_template, request, session
 from flask.typing import ResponseReturnValue
-from flask_babel import format_decimal, format_percent, get_locale
+from flask_babel import format_decimal, format_percent
 from flask_babel import gettext as _
 from markupsafe import Markup
 from sqlalchemy.exc import SQLAlchemyError
@@ -25,7 +24,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from portal.database import begin_reading
 from portal.dispatch.statistics import SMALLEST_SHOWN, Published, published
 from portal.extensions import db
-from portal.i18n import BY_CODE, left_to_right, whole_number
+from portal.i18n import language_name, left_to_right, whole_number
 
 log = logging.getLogger(__name__)
 
@@ -71,12 +70,6 @@ def count_words(count: int | None) -> Markup:
     if count is None:
         return Markup("{}").format(_("fewer than %(number)s", number=whole_number(SMALLEST_SHOWN)))
     return left_to_right(whole_number(count))
-
-
-def language_name(code: str) -> str:
-    locale = get_locale() or Locale.parse("en")
-    language = BY_CODE.get(code)  # a code from before a language was dropped: shown as is
-    return str(Locale.parse(language.catalogue).get_language_name(locale) or code) if language else code
 
 
 def render_numbers(page: object) -> ResponseReturnValue:
