@@ -210,6 +210,9 @@ def all_alerted(fake: FakeTwilio, references: set[str]) -> bool:
 # second; in a full run on a loaded machine (the fake Twilio API answering from a busy
 # test process) kills more than 3 s after a copy repeated it, in 5 of 8 duplicates.
 IN_FLIGHT_AT_MOST = 10.0
+# The fake stamps a copy when its thread gets to it: a send the killed worker made just
+# before the kill can be stamped just after it, on a loaded machine (seen in a full run).
+STAMPED_LATE_AT_MOST = 2.0
 
 
 def duplicates_explained(
@@ -233,7 +236,7 @@ def duplicates_explained(
         extra += len(times) - 1
         times.sort()
         for earlier in times[:-1]:  # each copy that was repeated
-            if not any(0 <= kill - earlier <= within for kill in worker_kills):
+            if not any(-STAMPED_LATE_AT_MOST <= kill - earlier <= within for kill in worker_kills):
                 unexplained.append(f"{reference} to {number}: {len(times)} copies")
                 break
     return extra, unexplained
