@@ -89,9 +89,11 @@ def register_extensions(app: Flask) -> None:
 
 def register_models() -> None:
     """Import every module that defines tables, so that migrations and queries see them."""
+    import portal.api.clients
     import portal.audit
     import portal.console.models
     import portal.dispatch.models
+    import portal.dispatch.plan_links
     import portal.messaging.outbox
     import portal.plans.models
     import portal.sms.models
@@ -99,17 +101,21 @@ def register_models() -> None:
 
 
 def register_blueprints(app: Flask) -> None:
-    from portal import console, health, plans, public
+    from portal import api, console, health, plans, public, responders
     from portal.extensions import csrf
     from portal.sms import webhook
 
     app.register_blueprint(public.bp)
     app.register_blueprint(plans.bp)
     app.register_blueprint(console.bp)
+    app.register_blueprint(responders.bp)
     app.register_blueprint(webhook.bp)
-    # The one exemption from CSRF protection: Twilio's webhooks, which are checked by
-    # their X-Twilio-Signature instead.
+    app.register_blueprint(api.bp)
+    # The exemptions from CSRF protection: Twilio's webhooks, which are checked by their
+    # X-Twilio-Signature instead, and the API, whose clients send a bearer token, never
+    # a cookie.
     csrf.exempt(webhook.bp)
+    csrf.exempt(api.bp)
     if not app.config["PORTAL_SETTINGS"].production:
         from portal.sms import simulator
 
@@ -125,9 +131,11 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     from portal import backup, demo, jobs, keys, worker
+    from portal.api import clients
     from portal.console import admin_views
 
     admin_views.init_app(app)
+    clients.init_app(app)
     backup.init_app(app)
     demo.init_app(app)
     keys.init_app(app)

@@ -18,6 +18,10 @@ from portal.database import UTCDateTime, rows_changed, utcnow
 from portal.extensions import db
 
 PLAN_VIEW = "plan.view"
+# Every way a plan is read, each shown in the family's access log: a console view, a 911
+# center's system looking up the caller's number or fetching the plan's additional data,
+# an officer card or a call-taker's brief opened, a request exported with the plan.
+PLAN_READS = (PLAN_VIEW, "api.lookup", "api.additional_data", "plan_link.open", "request.eido")
 # Kept at least a year (issue 14). 400 days is longer than a plan lives between two
 # confirmations with its grace period (365 + 30 days): a family reading its access log
 # at renewal, or before the plan is deleted, sees every view since it last confirmed.
@@ -48,10 +52,11 @@ def record(action: str, *, actor_id: int | None, actor_name: str, **fields: obje
 
 
 def plan_views(reference: str) -> list[AuditEvent]:
-    """Every view of one plan by console users, newest first: the plan's access log."""
+    """Every read of one plan, and every refused attempt, newest first: the plan's
+    access log."""
     query = (
         select(AuditEvent)
-        .where(AuditEvent.plan_reference == reference, AuditEvent.action == PLAN_VIEW)
+        .where(AuditEvent.plan_reference == reference, AuditEvent.action.in_(PLAN_READS))
         .order_by(AuditEvent.at.desc())
     )
     return list(db.session.scalars(query))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, jsonify, render_template, request
 from flask.globals import request_ctx
 from flask.typing import ResponseReturnValue
 from flask_wtf.csrf import CSRFError
@@ -18,6 +18,8 @@ def init_app(app: Flask) -> None:
     def _http_error(error: HTTPException) -> ResponseReturnValue:
         if error.code is None or error.code < 400:
             return error
+        if request.path.startswith("/api/"):  # machines read JSON, never an HTML page
+            return jsonify(error=error.description), error.code
         if request_ctx.url_adapter is None:
             # A Host header the server cannot build links for (a scanner, a wrong proxy
             # setting): the page must not need the links it cannot build.
@@ -26,4 +28,6 @@ def init_app(app: Flask) -> None:
 
     @app.errorhandler(InternalServerError)
     def _server_error(error: InternalServerError) -> ResponseReturnValue:
+        if request.path.startswith("/api/"):
+            return jsonify(error="server error"), 500
         return render_template("errors/500.html"), 500

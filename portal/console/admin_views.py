@@ -59,6 +59,28 @@ ACTION_NAMES: dict[str, LazyString] = {
     "request.note": _l("Note added to a request"),
     "request.reply": _l("Text sent to the texter"),
     "request.close": _l("Request closed"),
+    "request.eido": _l("Request exported (EIDO)"),
+    "api.lookup": _l("911 look-up by caller number"),
+    "api.additional_data": _l("Additional data fetched by a 911 system"),
+    "api_client.create": _l("API client created"),
+    "api_client.revoke": _l("API client revoked"),
+    "plan_link.open": _l("Officer card or brief link opened"),
+    "plan_link.send": _l("Officer card sent"),
+    "plan_link.revoke": _l("Officer card withdrawn"),
+    "responder.create": _l("Responder phone registered"),
+    "responder.deactivate": _l("Responder phone removed"),
+}
+# Outcomes other than done, failed and "N found", in words.
+OUTCOMES: dict[str, LazyString] = {
+    "no plan": _l("No plan on file"),
+    "wrong scope": _l("Refused: token of another scope"),
+    "rate limited": _l("Refused: too many calls"),
+    "no number": _l("Refused: no caller number"),
+    "unknown link": _l("Refused: unknown link"),
+    "expired": _l("Refused: link expired"),
+    "revoked": _l("Refused: link withdrawn"),
+    "closed": _l("Refused: request closed"),
+    "claimed": _l("Refused: opened on a second device"),
 }
 # Who made a row that no console account made: fixed names, never what someone typed.
 NO_ACCOUNT_ACTORS = {
@@ -81,7 +103,7 @@ def outcome_in_words(outcome: str) -> str:
     found = re.fullmatch(r"(\d+) found", outcome)
     if found:
         return str(ngettext("%(num)d plan found", "%(num)d plans found", int(found.group(1))))
-    return outcome
+    return str(OUTCOMES.get(outcome, outcome))
 
 
 def actor_role(event: AuditEvent) -> str:

@@ -3,16 +3,9 @@ plan needs a reason and is written to the audit trail, which the registrant can 
 
 from __future__ import annotations
 
-import base64
-import io
-from dataclasses import dataclass
-from datetime import date
-
 from flask import abort, flash, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
-from flask_babel import to_user_timezone
-from PIL import Image
 
 from portal import audit
 from portal.console import audit_action, bp, requires
@@ -21,9 +14,7 @@ from portal.database import utcnow
 from portal.dispatch import requests
 from portal.extensions import db
 from portal.i18n import in_language
-from portal.phones import for_display
-from portal.plans.display import Answer, Section, plan_sections
-from portal.plans.forms import FORM_STEPS
+from portal.plans.brief import brief, plan_marks
 from portal.plans.models import CrisisPlan
 from portal.plans.services import (
     find_plan_by_reference,
@@ -31,74 +22,6 @@ from portal.plans.services import (
     find_plans_by_phone,
     withdraw_plan,
 )
-
-# What an officer needs first: who to look for and how to talk with them; then how to
-# calm things down and what is dangerous. Everything else follows.
-WHO = ("description", "communication", "spoken_language", "interpreter")
-CALM_AND_SAFETY = (
-    "what_helps",
-    "what_to_avoid",
-    "triggers",
-    "other_triggers",
-    "weapons",
-    "self_harm",
-    "safety_notes",
-)
-
-
-@dataclass(frozen=True)
-class Photo:
-    data_uri: str
-    width: int
-    height: int
-
-
-def photo_of(plan: CrisisPlan) -> Photo | None:
-    """The plan's photo inline (a data: URI), so it has no URL of its own that could be
-    fetched without the audited view."""
-    if plan.photo is None:
-        return None
-    with Image.open(io.BytesIO(plan.photo.jpeg)) as image:  # reads the header only
-        width, height = image.size
-    encoded = base64.b64encode(plan.photo.jpeg).decode("ascii")
-    return Photo(f"data:image/jpeg;base64,{encoded}", width, height)
-
-
-def age_on(born: date, today: date) -> int:
-    return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
-
-
-def birth_date(person: dict[str, object]) -> date | None:
-    try:
-        return date.fromisoformat(str(person.get("birth_date") or ""))
-    except ValueError:
-        return None
-
-
-def answers_by_field(sections: list[Section]) -> dict[str, dict[str, Answer]]:
-    """Each section's labelled answers keyed by field name, so that the brief can put
-    them in the order an officer needs."""
-    forms = {step.slug: step.form for step in FORM_STEPS if step.form is not None}
-    keyed = {}
-    for section in sections:
-        blank = forms[section.slug](formdata=None, meta={"csrf": False})
-        names = {str(field.label.text): field.name for field in blank}
-        keyed[section.slug] = {names[answer.label]: answer for answer in section.answers}
-    return keyed
-
-
-def plan_marks(plan: CrisisPlan) -> list[str]:
-    """Who vouches for the plan: shown on the brief and in the look-up's results."""
-    marks = []
-    if plan.filed_by == "guardian":
-        marks.append(_("Filed by legal guardian"))
-    elif plan.filed_by == "parent":
-        marks.append(_("Filed by a parent"))
-    elif plan.filed_by == "family":
-        marks.append(_("Filed by family"))
-    if plan.person_confirmed_at is None:
-        marks.append(_("Not confirmed by the person"))
-    return marks
 
 
 @bp.route("/plans", methods=["GET", "POST"])
@@ -190,28 +113,10 @@ def view_plan(reference: str) -> ResponseReturnValue:
         reason=reason,
     )
     db.session.commit()
-    person = plan.details.get("person", {})
-    sections = plan_sections(plan)
-    answers = answers_by_field(sections)
-    crisis = answers.get("crisis", {})
-    born = birth_date(person)
-    now = utcnow()
     return render_template(
         "console/plan.html",
-        plan=plan,
-        person=person,
-        photo=photo_of(plan),
-        born=born,
-        age=age_on(born, to_user_timezone(now).date()) if born else None,
-        who=[answers["person"][name] for name in WHO if name in answers.get("person", {})],
-        marks=plan_marks(plan),
-        calm_and_safety=[crisis[name] for name in CALM_AND_SAFETY if name in crisis],
-        crisis_rest=[answer for name, answer in crisis.items() if name not in CALM_AND_SAFETY],
-        contacts=list(answers.get("people", {}).values()),
-        sections={section.slug: section for section in sections},
-        phones=[(for_display(phone.number), phone.role) for phone in plan.phones],
+        **brief(plan, utcnow()),
         reason=reason,
-        now=now,
         withdraw_form=WithdrawPlanForm(formdata=None),
     )
 

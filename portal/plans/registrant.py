@@ -7,7 +7,7 @@ for look-up only.
 
 from __future__ import annotations
 
-from flask import flash, redirect, render_template, request, session, url_for
+from flask import current_app, flash, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -38,8 +38,30 @@ FAMILY_NAMES = {
 
 
 def who_for_family(actor_name: str) -> str:
-    role = actor_name.split(" ", 1)[0]
-    return str(FAMILY_NAMES.get(role, _l("Program staff")))
+    """ "A 911 dispatcher (St. Louis County Police CIT program)"; a machine or a link's
+    opener with the name it was given: "A 911 center's system (County CAD)"."""
+    role, _space, name = actor_name.partition(" ")
+    if role == "System":
+        return _("A 911 center’s system (%(name)s)", name=name)
+    if role == "Call-taker":
+        return _("A 911 call-taker, through %(name)s", name=name)
+    if role == "Officer":
+        return _("A responding officer (%(name)s)", name=name)
+    staff = FAMILY_NAMES.get(role, _l("Program staff"))
+    program = current_app.extensions["agency"].program_contact_name
+    # Translators: who opened a plan, e.g. "A 911 dispatcher (St. Louis County Police CIT program)".
+    return _("%(who)s (%(program)s)", who=staff, program=program)
+
+
+def outcome_for_family(outcome: str) -> str:
+    """Nothing for a read; why an attempt was refused, in words."""
+    refusals = {
+        "expired": _("Refused: the link had expired."),
+        "closed": _("Refused: the request was closed."),
+        "revoked": _("Refused: dispatch had withdrawn the link."),
+        "claimed": _("Refused: the link was opened on a second device."),
+    }
+    return "" if outcome == "ok" else refusals.get(outcome, _("Refused."))
 
 
 SESSION_PHONE = "registrant_phone"  # the number a sign-in code was sent to, encrypted
@@ -151,7 +173,11 @@ def card() -> ResponseReturnValue:
 def access_log() -> ResponseReturnValue:
     plan = signed_in_plan()
     return render_template(
-        "plans/access_log.html", plan=plan, views=plan_views(plan.reference), who_for_family=who_for_family
+        "plans/access_log.html",
+        plan=plan,
+        views=plan_views(plan.reference),
+        who_for_family=who_for_family,
+        outcome_for_family=outcome_for_family,
     )
 
 
