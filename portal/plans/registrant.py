@@ -42,15 +42,15 @@ def who_for_family(actor_name: str) -> str:
     opener with the name it was given: "A 911 center's system (County CAD)"."""
     role, _space, name = actor_name.partition(" ")
     if role == "System":
-        return _("A 911 center’s system (%(name)s)", name=name)
+        return str(_("A 911 center’s system (%(name)s)", name=name))
     if role == "Call-taker":
-        return _("A 911 call-taker, through %(name)s", name=name)
+        return str(_("A 911 call-taker, through %(name)s", name=name))
     if role == "Officer":
-        return _("A responding officer (%(name)s)", name=name)
+        return str(_("A responding officer (%(name)s)", name=name))
     staff = FAMILY_NAMES.get(role, _l("Program staff"))
     program = current_app.extensions["agency"].program_contact_name
     # Translators: who opened a plan, e.g. "A 911 dispatcher (St. Louis County Police CIT program)".
-    return _("%(who)s (%(program)s)", who=staff, program=program)
+    return str(_("%(who)s (%(program)s)", who=staff, program=program))
 
 
 def outcome_for_family(outcome: str) -> str:
@@ -61,7 +61,7 @@ def outcome_for_family(outcome: str) -> str:
         "revoked": _("Refused: dispatch had withdrawn the link."),
         "claimed": _("Refused: the link was opened on a second device."),
     }
-    return "" if outcome == "ok" else refusals.get(outcome, _("Refused."))
+    return "" if outcome == "ok" else str(refusals.get(outcome, _("Refused.")))
 
 
 SESSION_PHONE = "registrant_phone"  # the number a sign-in code was sent to, encrypted
