@@ -38,7 +38,8 @@ def init_app(app: Flask) -> None:
         headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
         headers["X-Content-Type-Options"] = "nosniff"
         headers["X-Frame-Options"] = "DENY"
-        headers["Referrer-Policy"] = "strict-origin-when-cross-origin"
+        # A page whose URL is its key (the officer card) sets a stricter one itself.
+        headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
         headers["Permissions-Policy"] = "camera=(), microphone=(), geolocation=(), interest-cohort=()"
         headers["Cross-Origin-Opener-Policy"] = "same-origin"
         if production:

@@ -97,4 +97,11 @@ def _no_store(response: Response) -> Response:
     return response
 
 
-from portal.console import admin_views, auth_views, plan_views, queue_views, reports  # noqa: E402,F401
+from portal.console import (  # noqa: E402,F401
+    admin_views,
+    auth_views,
+    officer_cards,
+    plan_views,
+    queue_views,
+    reports,
+)

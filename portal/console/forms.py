@@ -12,6 +12,7 @@ from wtforms import DateField, EmailField, PasswordField, RadioField, SelectFiel
 from wtforms.validators import DataRequired, EqualTo, InputRequired, Length, Optional, ValidationError
 
 from portal.dispatch.display import DISPOSITIONS as DISPOSITION_WORDS
+from portal.plans.forms import phone_number
 from portal.plans.names import name_words
 
 # How a request ended, in words (portal.dispatch.display, where the lifecycle checks them).
@@ -189,3 +190,32 @@ class NewUserForm(FlaskForm):
 
 class ButtonForm(FlaskForm):
     """A button that needs only its CSRF token."""
+
+
+class OfficerCardForm(FlaskForm):
+    """Send the officer card to a registered responder: by text, or as a QR code shown
+    on this screen for the car's computer to scan. Never to a number typed here."""
+
+    responder = SelectField(
+        _l("Responding officer or unit"),
+        coerce=int,
+        validators=[InputRequired(message=_l("Choose the responding officer or unit."))],
+    )
+    # A request's card, or (from a plan opened without a request) a plan's.
+    request_reference = StringField(validators=[Optional(), Length(max=8)])
+
+
+class ResponderForm(FlaskForm):
+    label = StringField(
+        _l("Officer or unit"),
+        validators=[
+            DataRequired(message=_l("Name the officer or unit, such as “Unit 3142”.")),
+            Length(max=80, message=_l("Please keep this under %(max)d characters.", max=80)),
+        ],
+        description=_l("As dispatch calls them on the radio. The family’s access log shows it."),
+    )
+    number = StringField(
+        _l("Mobile phone number"),
+        validators=[DataRequired(message=_l("Enter a phone number.")), phone_number],
+        description=_l("The phone the officer card is texted to."),
+    )

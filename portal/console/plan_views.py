@@ -9,9 +9,10 @@ from flask_babel import gettext as _
 
 from portal import audit
 from portal.console import audit_action, bp, requires
-from portal.console.forms import PLAN_REASONS, LookupForm, ViewPlanForm, WithdrawPlanForm
+from portal.console.forms import PLAN_REASONS, ButtonForm, LookupForm, ViewPlanForm, WithdrawPlanForm
+from portal.console.officer_cards import card_form
 from portal.database import utcnow
-from portal.dispatch import requests
+from portal.dispatch import plan_links, requests
 from portal.extensions import db
 from portal.i18n import in_language
 from portal.plans.brief import brief, plan_marks
@@ -106,6 +107,9 @@ def view_plan(reference: str) -> ResponseReturnValue:
             form.choice.errors, form.reason.errors = [], []
         return render_template("console/plan_reason.html", plan=plan, form=form), 200 if asked else 400
     linked, reason = reason_in_words(form)
+    card_request = requests.find(linked) if linked else None
+    if card_request is not None and card_request.status == "closed":
+        card_request = None
     audit_action(
         audit.PLAN_VIEW,
         plan_reference=plan.reference,
@@ -118,6 +122,10 @@ def view_plan(reference: str) -> ResponseReturnValue:
         **brief(plan, utcnow()),
         reason=reason,
         withdraw_form=WithdrawPlanForm(formdata=None),
+        card_form=card_form(formdata=None),
+        card_request=card_request,
+        live_cards=plan_links.live_links(plan=plan),
+        button=ButtonForm(formdata=None),
     )
 
 

@@ -8,9 +8,10 @@ from flask_babel import gettext as _
 
 from portal.console import audit_action, bp, requires
 from portal.console.forms import ButtonForm, CloseForm, ManualRequestForm, NoteForm, ReplyForm
+from portal.console.officer_cards import card_form
 from portal.console.replaced import seat_token
 from portal.database import utcnow
-from portal.dispatch import alerts, display, requests, texts
+from portal.dispatch import alerts, display, plan_links, requests, texts
 from portal.dispatch import queue as dispatch_queue
 from portal.dispatch.models import CitRequest
 from portal.dispatch.requests import RequestClosed
@@ -107,6 +108,8 @@ def render_request(
         delivery_words=display.delivery_words,
         phone=for_display,
         now=utcnow(),
+        card_form=card_form(formdata=None),
+        live_cards=plan_links.live_links(cit_request=item),
     )
 
 

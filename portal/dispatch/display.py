@@ -26,6 +26,7 @@ PURPOSES = {
     "dispatch_update": _l("Update to a dispatch phone"),
     "supervisor_alert": _l("Alert to a supervisor (not acknowledged in time)"),
     "texter_reply": _l("Text to the texter"),
+    "officer_card": _l("Officer card to a responding officer"),
 }
 
 # How far a text got (Twilio's statuses, OutboundMessage.status).

@@ -24,6 +24,7 @@ from portal.crypto import EncryptedText, vault
 from portal.database import UTCDateTime, rows_changed, utcnow
 from portal.dispatch.models import CitRequest
 from portal.extensions import db
+from portal.messaging.outbox import queue_message
 from portal.phones import phone_index
 from portal.plans.models import CrisisPlan
 
@@ -164,6 +165,21 @@ def claim(link: PlanLink, device_key: str | None) -> tuple[bool, str | None]:
         .values(claimed_by=_key_hash(new_key)),
     )
     return (True, new_key) if claimed else (False, None)
+
+
+def text_card(link: PlanLink, url: str) -> None:
+    """Text an officer card's link to its responder, from the CIT line. The text names
+    the request, never the person: whoever reads the phone's lock screen learns nothing."""
+    assert link.responder is not None  # noqa: S101 (only responders' cards are texted)
+    about = f"CIT request {link.cit_request.reference}" if link.cit_request else "a crisis plan"
+    queue_message(
+        to=link.responder.number,
+        body=f"Officer card for {about}, for {link.issued_to}. Opens on one phone, for 60 min: {url}",
+        sender="line",
+        purpose="officer_card",
+        give_up_after=LIFETIMES["officer_card"],
+        cit_request_id=link.cit_request.id if link.cit_request else None,
+    )
 
 
 def revoke(link: PlanLink, by: str) -> bool:
