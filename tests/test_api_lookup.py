@@ -25,6 +25,7 @@ from sqlalchemy import select
 from portal.audit import AuditEvent
 from portal.extensions import db
 from tests.registry_helpers import Registrant
+from tests.standards_check import validate_additional_data
 
 CALLER = "(314) 555-0100"  # the phone the plan was filed from
 UNKNOWN = "(314) 555-0177"
@@ -108,6 +109,7 @@ def test_a_cad_looks_up_follows_the_links_and_is_refused_after_15_minutes(
         assert response.status_code == 200, (purpose, response.get_data(as_text=True))
         assert response.mimetype == f"application/{purpose}+xml"
         assert response.headers["Cache-Control"] == "no-store"
+        validate_additional_data(response.data)
         fetched[purpose] = ET.fromstring(response.data)  # noqa: S314 (our own server's answer)
 
     provider = fetched["EmergencyCallData.ProviderInfo"]

@@ -70,4 +70,4 @@ def record(client: ApiClient, action: str, **fields: Any) -> None:
     audit.record(action, actor_id=None, actor_name=client.actor_name, **fields)
 
 
-from portal.api import lookup  # noqa: E402,F401
+from portal.api import lookup, requests  # noqa: E402,F401

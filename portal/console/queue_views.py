@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request, session, url_for
+from flask import abort, flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -11,7 +11,7 @@ from portal.console.forms import ButtonForm, CloseForm, ManualRequestForm, NoteF
 from portal.console.officer_cards import card_form
 from portal.console.replaced import seat_token
 from portal.database import utcnow
-from portal.dispatch import alerts, display, plan_links, requests, texts
+from portal.dispatch import alerts, display, eido, plan_links, requests, texts
 from portal.dispatch import queue as dispatch_queue
 from portal.dispatch.models import CitRequest
 from portal.dispatch.requests import RequestClosed
@@ -122,6 +122,19 @@ def request_page(reference: str) -> ResponseReturnValue:
         requests.mark_opened(item)
         db.session.commit()
     return render_request(item)
+
+
+@bp.get("/requests/<reference>/eido")
+@requires("dispatcher")
+def request_eido(reference: str) -> ResponseReturnValue:
+    """The request as an EIDO file, to hand to a CAD or a partner by hand."""
+    item = find_request(reference)
+    audit_action("request.eido", request_reference=item.reference, plan_reference=item.plan_reference)
+    db.session.commit()
+    response = jsonify(eido.document(item))
+    response.headers["Content-Disposition"] = f'attachment; filename="{item.reference}-eido.json"'
+    response.headers["Cache-Control"] = "no-store"
+    return response
 
 
 def changed(item: CitRequest, action: str, *, done: bool, anchor: str | None = None) -> ResponseReturnValue:
