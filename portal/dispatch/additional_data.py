@@ -27,7 +27,7 @@ from portal.i18n import LANGUAGES
 from portal.phones import DEFAULT_REGION
 from portal.plans.brief import birth_date
 from portal.plans.models import CrisisPlan
-from portal.times import local_date
+from portal.times import to_local
 
 PROVIDER_INFO = "urn:ietf:params:xml:ns:EmergencyCallData:ProviderInfo"
 COMMENT = "urn:ietf:params:xml:ns:EmergencyCallData:Comment"
@@ -65,7 +65,7 @@ def _short(text: object, limit: int = PART_LIMIT) -> str:
 def call_taker_summary(plan: CrisisPlan) -> str:
     """One line, in English, what a call-taker needs first: "CIT requested. Needs an
     interpreter (Spanish). Deaf or hard of hearing. Helps: quiet voice. Avoid: standing
-    close. Weapons in the home: yes. Plan confirmed Nov 2, 2026." The family's own words
+    close. Weapons in the home: yes. Plan confirmed 2026-11-02." The family's own words
     are quoted as they wrote them."""
     person = plan.details.get("person", {})
     crisis = plan.details.get("crisis", {})
@@ -87,8 +87,10 @@ def call_taker_summary(plan: CrisisPlan) -> str:
     for field, words in (("weapons", "Weapons in the home"), ("self_harm", "Risk of self-harm")):
         if crisis.get(field) in ("yes", "unsure"):
             parts.append(f"{words}: {'yes' if crisis[field] == 'yes' else 'family unsure'}.")
-    parts.append(f"Plan confirmed {local_date(plan.confirmed_at)}.")
-    return _short(" ".join(parts), SUMMARY_LIMIT)
+    # The date as a CAD reads it, whatever the language of whoever asked.
+    parts.append(f"Plan confirmed {to_local(plan.confirmed_at).date().isoformat()}.")
+    summary = " ".join(parts)
+    return summary if len(summary) <= SUMMARY_LIMIT else summary[: SUMMARY_LIMIT - 1].rstrip() + "…"
 
 
 @lru_cache(maxsize=1)
