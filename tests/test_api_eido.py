@@ -103,9 +103,12 @@ def test_a_closed_request_exports_as_eido(
     }
     assert set(people) == {"Caller", "Patient"}
     patient = people["Patient"]["ncPersonComponent"]
-    assert patient["PersonName"]["PersonFullName"] == "Jordan Rivers"
-    assert patient["PersonPrimaryLanguage"]["LanguageCode"] == "es"
-    assert people["Caller"]["ncPersonComponent"]["PersonPrimaryLanguage"]["LanguageCode"] == "es"
+    # NIEM Core as EIDO's schema writes it: arrays of {"value": ...}.
+    assert patient["name"][0]["personFullName"] == [{"value": "Jordan Rivers"}]
+    assert patient["name"][0]["personPreferredName"] == [{"value": "Jo"}]
+    assert patient["primaryLanguage"][0]["languageName"] == [{"value": "Spanish"}]
+    caller = people["Caller"]["ncPersonComponent"]
+    assert caller["primaryLanguage"][0]["languageName"] == [{"value": "Spanish"}]  # texted in Spanish
     callbacks = by_id(document, "callbackComponent")
     assert callbacks[people["Caller"]["callBackReference"]["$ref"]]["callBackInformationUri"] == [
         "tel:+13145550100"

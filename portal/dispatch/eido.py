@@ -67,6 +67,12 @@ def _prologue(component_id: str, at: datetime, agent: str | None = None) -> dict
     return prologue
 
 
+def _language(name: str) -> dict[str, Any]:
+    """NIEM's nc:PersonLanguageType with the language's name (EIDO's schema wants ISO
+    639-3 codes for a code, which the portal does not keep)."""
+    return {"languageName": [{"value": name}]}
+
+
 def _note_html(request: CitRequest) -> str:
     """The thread as plain HTML (no scripts, no images: a CAD may show it as it is)."""
     who = {"in": "Texter", "out": "Sent to texter", "note": "Dispatch note"}
@@ -104,27 +110,19 @@ def document(request: CitRequest) -> dict[str, Any]:
             "callIdentifier": [call_id],
             **({"callBackReference": {"$ref": callback_id}} if request.callback_number else {}),
             "ncPersonComponent": {
-                "PersonPrimaryLanguage": {
-                    "LanguageName": language.english_name if language else request.language,
-                    "LanguageCode": language.tag if language else request.language,
-                }
+                "primaryLanguage": [_language(language.english_name if language else request.language)]
             },
         }
     ]
     components: dict[str, Any] = {}
     if plan is not None:
         person = plan.details.get("person", {})
-        named = {"PersonFullName": str(person.get("name") or "")}
+        named = {"personFullName": [{"value": str(person.get("name") or "")}]}
         if person.get("preferred_name"):
-            named["PersonPreferredName"] = str(person["preferred_name"])
-        spoken = str(person.get("spoken_language") or "")
-        patient: dict[str, Any] = {"PersonName": named}
-        if spoken or plan.language:
-            tag = additional_data.language_tag(spoken) if spoken else None
-            patient["PersonPrimaryLanguage"] = {
-                "LanguageName": spoken or BY_CODE[plan.language].english_name,
-                "LanguageCode": tag or BY_CODE[plan.language].tag,
-            }
+            named["personPreferredName"] = [{"value": str(person["preferred_name"])}]
+        # The language the person speaks best, as the family wrote it; else the plan's.
+        spoken = str(person.get("spoken_language") or "") or BY_CODE[plan.language].english_name
+        patient = {"name": [named], "primaryLanguage": [_language(spoken)]}
         people.append(
             {
                 **_prologue(patient_id, plan.confirmed_at),
