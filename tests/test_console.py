@@ -23,7 +23,14 @@ from portal.plans.services import file_plan
 from tests.console_helpers import PASSWORD, csrf_token, make_user, sign_in, signed_in_dispatcher
 from tests.text_line_helpers import TEXTER, send_text
 
-SAMPLE = {"reference": "R-WWWWWW", "user_id": "1", "token": "nothing"}
+SAMPLE = {
+    "reference": "R-WWWWWW",
+    "user_id": "1",
+    "token": "nothing",
+    "how": "text",
+    "link_id": "1",
+    "responder_id": "1",
+}
 
 
 @pytest.fixture

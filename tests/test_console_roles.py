@@ -21,7 +21,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from portal.console.models import ConsoleUser
+from portal.dispatch import plan_links
 from portal.dispatch.models import CitRequest
+from portal.dispatch.plan_links import Responder
 from portal.extensions import db
 from portal.plans.services import file_plan
 from tests.console_helpers import csrf_token, make_user, sign_in
@@ -49,6 +51,10 @@ EXPECTED: dict[str, str | None] = {
     # Looking up and reading crisis plans (each view is recorded with its reason).
     "console.lookup": "dispatcher",
     "console.view_plan": "dispatcher",
+    # The officer card and the EIDO file: what any dispatcher hands on during a call.
+    "console.send_officer_card": "dispatcher",
+    "console.withdraw_officer_card": "dispatcher",
+    "console.request_eido": "dispatcher",
     # Oversight.
     "console.withdraw": "supervisor",
     "console.audit_trail": "supervisor",
@@ -59,12 +65,16 @@ EXPECTED: dict[str, str | None] = {
     "console.users": "admin",
     "console.deactivate_user": "admin",
     "console.reset_second_factor": "admin",
+    # The phones officer cards may be texted to.
+    "console.responders": "admin",
+    "console.remove_responder": "admin",
 }
 
 # What a POST sends besides its CSRF token: enough to reach the view's own logic.
 POST_DATA = {
     "console.view_plan": {"reason": "Incoming 911 call"},
     "console.add_note": {"note": "Caller says he is calmer"},
+    "console.responders": {"label": "Unit 3142", "number": "(314) 555-0150"},
 }
 
 
@@ -100,11 +110,21 @@ def targets(console: Flask, tag: str) -> dict[str, str]:
             phones=[("+13145550133", "person")],
         )
         db.session.add(item)
+        responder = Responder(label=f"Unit {tag}", number="+13145550142", number_index=f"unit-{tag}")
+        card, _token = plan_links.issue(
+            plan, "officer_card", issued_to=responder.label, issued_by="test", responder=responder
+        )
         db.session.commit()
         email = f"target-{tag}@example.org"
         make_user(console, email, "dispatcher")
         user_id = db.session.scalar(select(ConsoleUser.id).where(ConsoleUser.email == email))
-        return {"request": item.reference, "plan": plan.reference, "user_id": str(user_id)}
+        return {
+            "request": item.reference,
+            "plan": plan.reference,
+            "user_id": str(user_id),
+            "link_id": str(card.id),
+            "responder_id": str(responder.id),
+        }
 
 
 def path_for(rule: str, endpoint: str, values: dict[str, str]) -> str:
@@ -113,6 +133,9 @@ def path_for(rule: str, endpoint: str, values: dict[str, str]) -> str:
         rule.replace("<reference>", reference)
         .replace("<int:user_id>", values["user_id"])
         .replace("<token>", "not-a-token")
+        .replace("<how>", "text")
+        .replace("<int:link_id>", values["link_id"])
+        .replace("<int:responder_id>", values["responder_id"])
     )
 
 
