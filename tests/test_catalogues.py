@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import shutil
 import subprocess
@@ -53,6 +54,17 @@ def messages_of(catalogue: Path) -> list[str]:
     return [line for line in catalogue.read_text().splitlines() if not line.startswith('"Generated-By:')]
 
 
+def never_reinstall(tree: Path, venv: Path) -> None:
+    """The copy's pyproject.toml and lock no newer than the venv: make must not reinstall
+    the project from the copy, or the editable install would point at this temporary
+    tree and every later `flask --app portal` outside the repository would fail."""
+    installed = venv / ".installed"
+    if installed.exists():
+        older = installed.stat().st_mtime_ns - 1_000_000_000  # whole nanoseconds: no rounding up
+        for name in ("pyproject.toml", "requirements.lock"):
+            os.utime(tree / name, ns=(older, older))
+
+
 def test_make_translations_on_a_clean_tree_changes_nothing(tmp_path: Path) -> None:
     """Extracting and updating again must give back exactly the committed catalogues."""
     tree = tmp_path / "tree"
@@ -63,6 +75,7 @@ def test_make_translations_on_a_clean_tree_changes_nothing(tmp_path: Path) -> No
     for name in ("babel.cfg", "Makefile", "pyproject.toml", "requirements.lock"):
         shutil.copy2(PROJECT_ROOT / name, tree / name)
     venv = PROJECT_ROOT / ".venv"
+    never_reinstall(tree, venv)
     result = subprocess.run(
         ["make", "--no-print-directory", "translations", f"VENV={venv}"],
         cwd=tree,

@@ -20,6 +20,7 @@ from translate.storage.poxliff import PoXliffFile, PoXliffUnit
 
 from portal import PROJECT_ROOT
 from portal.translation_review import PLACEHOLDER, is_text_message, po_bytes
+from tests.test_catalogues import never_reinstall
 
 LANGUAGE = "es"
 
@@ -88,6 +89,7 @@ def test_review_then_import_unchanged_gives_back_the_same_catalogues(tmp_path: P
         )
     for name in ("Makefile", "pyproject.toml", "requirements.lock"):
         shutil.copy2(PROJECT_ROOT / name, tree / name)
+    never_reinstall(tree, PROJECT_ROOT / ".venv")
     venv = f"VENV={PROJECT_ROOT / '.venv'}"
     for target in ("translations-review", "translations-import"):
         result = subprocess.run(
