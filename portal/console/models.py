@@ -9,9 +9,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from portal.crypto import EncryptedText
 from portal.database import UTCDateTime, utcnow
+from portal.dispatch.handoffs import Partner
 from portal.extensions import db
 
 ROLES = ("dispatcher", "supervisor", "admin")
+# A partner's staff (the crisis line, a co-responder team, peers): outside the staff
+# roles' ladder, they may use the partner pages only, for their own organisation.
+PARTNER = "partner"
 
 
 class ConsoleUser(db.Model):  # type: ignore[name-defined,misc]
@@ -31,14 +35,23 @@ class ConsoleUser(db.Model):  # type: ignore[name-defined,misc]
     setup_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     setup_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # For a partner account: its organisation.
+    partner_id: Mapped[int | None] = mapped_column(ForeignKey("partners.id"))
+
+    partner: Mapped[Partner | None] = relationship()
 
     @property
     def display_name(self) -> str:
         """How the audit trail and the registrant's access log name this user."""
+        if self.partner is not None:
+            return f"Partner {self.email} ({self.partner.name})"
         return f"{self.role.capitalize()} {self.email}"
 
     def may(self, role: str) -> bool:
-        """Roles nest: a supervisor may do what a dispatcher may, an admin both."""
+        """Staff roles nest: a supervisor may do what a dispatcher may, an admin both. A
+        partner may do only what partners do, and no staff role may."""
+        if self.role == PARTNER or role == PARTNER:
+            return self.role == role and self.partner_id is not None
         return ROLES.index(self.role) >= ROLES.index(role)
 
 

@@ -12,7 +12,7 @@ from portal.console import audit_action, bp, requires
 from portal.console.forms import PLAN_REASONS, ButtonForm, LookupForm, ViewPlanForm, WithdrawPlanForm
 from portal.console.officer_cards import card_form
 from portal.database import utcnow
-from portal.dispatch import plan_links, requests
+from portal.dispatch import family_texts, plan_links, requests
 from portal.extensions import db
 from portal.i18n import in_language
 from portal.plans.brief import brief, plan_marks
@@ -108,6 +108,7 @@ def view_plan(reference: str) -> ResponseReturnValue:
         return render_template("console/plan_reason.html", plan=plan, form=form), 200 if asked else 400
     linked, reason = reason_in_words(form)
     card_request = requests.find(linked) if linked else None
+    family_texts.plan_opened(plan, viewer_kind="dispatcher", request=card_request)
     if card_request is not None and card_request.status == "closed":
         card_request = None
     audit_action(

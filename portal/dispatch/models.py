@@ -58,6 +58,9 @@ class CitRequest(db.Model):  # type: ignore[name-defined,misc]
     closed_by: Mapped[str | None] = mapped_column(String(300))
     disposition: Mapped[str | None] = mapped_column(String(24))
     cad_number: Mapped[str | None] = mapped_column(String(40))
+    # Where the person was taken or referred: one of agency.toml's facilities, or
+    # portal.dispatch.handoffs.STAYED_HOME; reported in aggregate.
+    referral: Mapped[str | None] = mapped_column(String(120))
     # Updates to the dispatch phones: when the last went, and texts since, held back by
     # the one-a-minute rule.
     last_update_alert_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

@@ -141,6 +141,11 @@ def close(
         request.acknowledged_at, request.acknowledged_by = request.closed_at, by
     if tell_texter:
         text_texter(request, texts.request_closed(request.language, request.reference), by)
+    # After the close: the family's text (if they chose it) and the follow-up (with consent).
+    from portal.dispatch import family_texts, handoffs
+
+    handoffs.schedule_follow_up(request)
+    family_texts.request_closed(request)
 
 
 def texts_sent(request: CitRequest) -> list[OutboundMessage]:

@@ -48,6 +48,13 @@ class CrisisPlan(db.Model):  # type: ignore[name-defined,misc]
     name_birth_index: Mapped[str] = mapped_column(String(64), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     confirmed_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    # What the family chose to be told by text (issue 16): when the plan is opened for a
+    # request (the kind of viewer and the reason, never the content), and, with the
+    # person's consent, when the request closes. And whether the person agrees to a
+    # follow-up call from the peer-support partner after a crisis.
+    notify_on_open: Mapped[bool] = mapped_column(Boolean, default=False)
+    notify_on_close: Mapped[bool] = mapped_column(Boolean, default=False)
+    follow_up_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     # 30, then 7: the last expiry reminder sent (days before expiry), so none is sent twice.
     reminder_sent: Mapped[int | None] = mapped_column(Integer)
 
