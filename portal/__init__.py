@@ -92,6 +92,7 @@ def register_models() -> None:
     import portal.api.clients
     import portal.audit
     import portal.console.models
+    import portal.dispatch.follow_ups
     import portal.dispatch.handoffs
     import portal.dispatch.models
     import portal.dispatch.plan_links

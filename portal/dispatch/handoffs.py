@@ -167,12 +167,6 @@ def accept_outcome(handoff: HandOff, *, cad_number: str | None, tell_texter: boo
     return True
 
 
-def schedule_follow_up(request: CitRequest) -> FollowUp | None:
-    """After a request closes: a follow-up for the peer-support partner, when the plan
-    records consent to it. None otherwise."""
-    return None
-
-
 def partner_handoffs(partner_id: int, *, open_only: bool = True) -> list[HandOff]:
     """A partner's hand-offs, newest first; open: not yet accepted by dispatch."""
     query = select(HandOff).where(HandOff.partner_id == partner_id)
@@ -185,23 +179,3 @@ def partner_may_see(partner_id: int, request: CitRequest) -> bool:
     """A partner sees only requests handed to it (and, through them, their plans)."""
     query = select(HandOff.id).where(HandOff.partner_id == partner_id, HandOff.cit_request_id == request.id)
     return db.session.scalar(query) is not None
-
-
-class FollowUp(db.Model):  # type: ignore[name-defined,misc]
-    """A call back to the person after a request closed, by the peer-support partner, when
-    the plan records their (or their family's) consent to it."""
-
-    __tablename__ = "follow_ups"
-
-    id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    cit_request_id: Mapped[int] = mapped_column(ForeignKey("cit_requests.id", ondelete="CASCADE"), index=True)
-    partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), index=True)
-    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
-    due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
-    done_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    done_by: Mapped[str | None] = mapped_column(String(300))
-    outcome: Mapped[str | None] = mapped_column(String(24))  # reached, no_answer, declined
-    note: Mapped[str | None] = mapped_column(EncryptedText)
-
-    cit_request: Mapped[CitRequest] = relationship()
-    partner: Mapped[Partner] = relationship()

@@ -142,9 +142,9 @@ def close(
     if tell_texter:
         text_texter(request, texts.request_closed(request.language, request.reference), by)
     # After the close: the family's text (if they chose it) and the follow-up (with consent).
-    from portal.dispatch import family_texts, handoffs
+    from portal.dispatch import family_texts, follow_ups
 
-    handoffs.schedule_follow_up(request)
+    follow_ups.schedule_follow_up(request)
     family_texts.request_closed(request)
 
 
