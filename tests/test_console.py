@@ -30,6 +30,7 @@ SAMPLE = {
     "how": "text",
     "link_id": "1",
     "responder_id": "1",
+    "handoff_id": "1",
 }
 
 

@@ -21,7 +21,8 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from portal.console.models import ConsoleUser
-from portal.dispatch import plan_links
+from portal.dispatch import handoffs, plan_links
+from portal.dispatch.handoffs import HandOff
 from portal.dispatch.models import CitRequest
 from portal.dispatch.plan_links import Responder
 from portal.extensions import db
@@ -51,6 +52,18 @@ EXPECTED: dict[str, str | None] = {
     # Looking up and reading crisis plans (each view is recorded with its reason).
     "console.lookup": "dispatcher",
     "console.view_plan": "dispatcher",
+    # Handing a request to a partner, and taking its outcome.
+    "console.hand_off": "dispatcher",
+    "console.handoff_panel": "dispatcher",
+    "console.accept_handoff": "dispatcher",
+    # A partner's own pages: what was handed to its organisation, nothing else.
+    "console.partner_queue": "partner",
+    "console.partner_rows": "partner",
+    "console.partner_handoff": "partner",
+    "console.partner_acknowledge": "partner",
+    "console.partner_note": "partner",
+    "console.partner_plan": "partner",
+    "console.partner_outcome": "partner",
     # The officer card and the EIDO file: what any dispatcher hands on during a call.
     "console.send_officer_card": "dispatcher",
     "console.withdraw_officer_card": "dispatcher",
@@ -75,7 +88,10 @@ POST_DATA = {
     "console.view_plan": {"reason": "Incoming 911 call"},
     "console.add_note": {"note": "Caller says he is calmer"},
     "console.responders": {"label": "Unit 3142", "number": "(314) 555-0150"},
+    "console.partner_note": {"note": "Called him back"},
+    "console.partner_outcome": {"disposition": "behavioral_health_line"},
 }
+PARTNER = "partner"  # outside the staff ladder: its own pages only
 
 
 @pytest.fixture
@@ -93,7 +109,11 @@ def console_rules(app: Flask) -> list[tuple[str, str, tuple[str, ...]]]:
 
 
 def may(role: str, lowest: str | None) -> bool:
-    return lowest is None or ROLES.index(role) >= ROLES.index(lowest)
+    if lowest is None:
+        return True
+    if PARTNER in (role, lowest):
+        return role == lowest
+    return ROLES.index(role) >= ROLES.index(lowest)
 
 
 def targets(console: Flask, tag: str) -> dict[str, str]:
@@ -109,7 +129,12 @@ def targets(console: Flask, tag: str) -> dict[str, str]:
             filed_by="self",
             phones=[("+13145550133", "person")],
         )
+        db.session.flush()  # the plan's id
+        item.plan_id, item.plan_reference = plan.id, plan.reference
         db.session.add(item)
+        bhr = next(partner for partner in handoffs.register_partners() if partner.key == "bhr")
+        handoff = HandOff(cit_request=item, partner=bhr, created_by="test")
+        db.session.add(handoff)
         responder = Responder(label=f"Unit {tag}", number="+13145550142", number_index=f"unit-{tag}")
         card, _token = plan_links.issue(
             plan, "officer_card", issued_to=responder.label, issued_by="test", responder=responder
@@ -123,6 +148,7 @@ def targets(console: Flask, tag: str) -> dict[str, str]:
             "plan": plan.reference,
             "user_id": str(user_id),
             "link_id": str(card.id),
+            "handoff_id": str(handoff.id),
             "responder_id": str(responder.id),
         }
 
@@ -136,6 +162,7 @@ def path_for(rule: str, endpoint: str, values: dict[str, str]) -> str:
         .replace("<how>", "text")
         .replace("<int:link_id>", values["link_id"])
         .replace("<int:responder_id>", values["responder_id"])
+        .replace("<int:handoff_id>", values["handoff_id"])
     )
 
 
@@ -159,12 +186,18 @@ def test_signed_out_every_page_but_signing_in_sends_to_sign_in(console: Flask) -
         assert "/console/sign-in" in response.headers["Location"], endpoint
 
 
-@pytest.mark.parametrize("role", ROLES)
+@pytest.mark.parametrize("role", [*ROLES, PARTNER])
 def test_each_role_gets_exactly_its_pages(console: Flask, role: str) -> None:
     client: FlaskClient = console.test_client()
     email = f"{role}@example.org"
-    assert sign_in(console, client, email, make_user(console, email, role)).status_code == 302
-    token = csrf_token(client, "/console/")
+    secret = make_user(console, email, role)
+    if role == PARTNER:  # staff of BHR, the partner each target request is handed to
+        with console.app_context():
+            user = db.session.scalars(select(ConsoleUser).where(ConsoleUser.email == email)).one()
+            user.partner_id = next(p.id for p in handoffs.register_partners() if p.key == "bhr")
+            db.session.commit()
+    assert sign_in(console, client, email, secret).status_code == 302
+    token = csrf_token(client, "/console/partner" if role == PARTNER else "/console/")
     values = targets(console, role)
     checked = []
     # Sign-out last: it ends this client's session.

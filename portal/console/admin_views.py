@@ -12,6 +12,7 @@ from flask import (
     Flask,
     Response,
     abort,
+    current_app,
     flash,
     g,
     redirect,
@@ -35,7 +36,9 @@ from portal.audit import AuditEvent, AuditFilter
 from portal.console import audit_action, bp, requires
 from portal.console.accounts import new_setup_link
 from portal.console.forms import ButtonForm, NewUserForm, plausible_date
-from portal.console.models import ROLES, ConsoleSession, ConsoleUser
+from portal.console.models import PARTNER, ROLES, ConsoleSession, ConsoleUser
+from portal.dispatch import handoffs
+from portal.dispatch.handoffs import Partner
 from portal.extensions import db
 from portal.links import public_link
 from portal.times import agency_zone, local_days, local_iso, local_today
@@ -59,6 +62,9 @@ ACTION_NAMES: dict[str, LazyString] = {
     "request.note": _l("Note added to a request"),
     "request.reply": _l("Text sent to the texter"),
     "request.close": _l("Request closed"),
+    "request.hand_off": _l("Request handed to a partner"),
+    "handoff.acknowledge": _l("Hand-off acknowledged by the partner"),
+    "handoff.outcome": _l("Outcome sent by the partner"),
     "request.eido": _l("Request exported (EIDO)"),
     "api.lookup": _l("911 look-up by caller number"),
     "api.additional_data": _l("Additional data fetched by a 911 system"),
@@ -111,7 +117,7 @@ def actor_role(event: AuditEvent) -> str:
     if event.actor_id is None:
         return NO_ACCOUNT_ACTORS.get(event.actor_name, "other")
     first = event.actor_name.split(" ", 1)[0].lower()
-    return first if first in ROLES else "other"
+    return first if first in (*ROLES, PARTNER) else "other"
 
 
 class AuditFilterForm(FlaskForm):  # type: ignore[misc]
@@ -243,9 +249,12 @@ def audit_export() -> ResponseReturnValue:
     )
 
 
-def create_user(email: str, role: str) -> tuple[ConsoleUser, str]:
-    """A new account and its one-time set-up link (not committed)."""
-    user = ConsoleUser(email=email.strip().lower(), role=role)
+def create_user(email: str, role: str, partner: Partner | None = None) -> tuple[ConsoleUser, str]:
+    """A new account and its one-time set-up link (not committed). A partner account
+    belongs to one partner organisation."""
+    if (role == PARTNER) != (partner is not None):
+        raise ValueError("a partner account needs its partner, and only a partner account has one")
+    user = ConsoleUser(email=email.strip().lower(), role=role, partner=partner)
     token = new_setup_link(user)
     db.session.add(user)
     return user, public_link("console.setup_link", token=token)
@@ -255,13 +264,21 @@ def create_user(email: str, role: str) -> tuple[ConsoleUser, str]:
 @requires("admin")
 def users() -> ResponseReturnValue:
     form = NewUserForm()
+    # The partners agency.toml names, registered on the way: the admin needs no step of
+    # their own to "add" BHR before giving BHR's staff accounts.
+    partners = handoffs.register_partners()
+    db.session.commit()
+    form.partner.choices = [(0, _("None (911 staff)")), *((partner.id, partner.name) for partner in partners)]
     link = None
     if form.validate_on_submit():
         email = form.email.data.strip().lower()
+        partner = db.session.get(Partner, form.partner.data) if form.partner.data else None
         if db.session.scalar(select(func.count()).select_from(ConsoleUser).where(ConsoleUser.email == email)):
             form.email.errors = [_("There is already an account with this email.")]
+        elif (form.role.data == PARTNER) != (partner is not None):
+            form.partner.errors = [_("A partner account needs its partner; 911 staff have none.")]
         else:
-            user, link = create_user(email, form.role.data)
+            user, link = create_user(email, form.role.data, partner)
             db.session.flush()
             audit_action(
                 "user.create",
@@ -326,12 +343,22 @@ def init_app(app: Flask) -> None:
 
     @users_cli.command("create")
     @click.argument("email")
-    @click.option("--role", type=click.Choice(["dispatcher", "supervisor", "admin"]), required=True)
-    def create_command(email: str, role: str) -> None:
+    @click.option("--role", type=click.Choice([*ROLES, PARTNER]), required=True)
+    @click.option(
+        "--partner", "partner_key", help="For --role partner: its key in agency.toml [[handoff_partners]]."
+    )
+    def create_command(email: str, role: str, partner_key: str | None) -> None:
         """Create a console account and print its one-time set-up link."""
         if db.session.scalar(select(ConsoleUser.id).where(ConsoleUser.email == email.strip().lower())):
             raise click.ClickException(f"there is already an account for {email}")
-        user, link = create_user(email, role)
+        handoffs.register_partners()
+        partner = handoffs.find_partner(partner_key) if partner_key else None
+        if (role == PARTNER) != (partner is not None):
+            keys = ", ".join(item.key for item in current_app.extensions["agency"].handoff_partners)
+            raise click.ClickException(
+                f"--role partner goes with --partner KEY (one of: {keys}), and only with it"
+            )
+        user, link = create_user(email, role, partner)
         audit.record("user.create", actor_id=None, actor_name="command line", reason=user.email)
         db.session.commit()
         click.echo(f"Set-up link for {user.email} ({role}), valid 24 hours:\n{link}")

@@ -37,7 +37,7 @@ from portal.console.accounts import (
     user_for_setup,
 )
 from portal.console.forms import ButtonForm, SetPasswordForm, SignInForm, TotpForm
-from portal.console.models import ConsoleUser
+from portal.console.models import PARTNER, ConsoleUser
 from portal.database import utcnow
 from portal.extensions import db
 from portal.settings import Settings
@@ -104,7 +104,8 @@ def second_factor() -> ResponseReturnValue:
             new_id = start_session(user, second_factor_done=True)
             audit.record("sign_in", actor_id=user.id, actor_name=user.display_name)
             db.session.commit()
-            return with_session_cookie(redirect(url_for("console.queue")), new_id)
+            landing = "console.partner_queue" if user.role == PARTNER else "console.queue"
+            return with_session_cookie(redirect(url_for(landing)), new_id)
         record_failure(user)
         audit.record(
             "sign_in.second_factor", actor_id=user.id, actor_name=user.display_name, outcome="failed"

@@ -184,8 +184,14 @@ class NewUserForm(FlaskForm):
     email = EmailField(_l("Email"), validators=[DataRequired(message=_l("Enter an email."))])
     role = SelectField(
         _l("Role"),
-        choices=[("dispatcher", _l("Dispatcher")), ("supervisor", _l("Supervisor")), ("admin", _l("Admin"))],
+        choices=[
+            ("dispatcher", _l("Dispatcher")),
+            ("supervisor", _l("Supervisor")),
+            ("admin", _l("Admin")),
+            ("partner", _l("Partner staff (sees only what is handed to their partner)")),
+        ],
     )
+    partner = SelectField(_l("Partner"), coerce=int, default=0)
 
 
 class ButtonForm(FlaskForm):
@@ -218,4 +224,40 @@ class ResponderForm(FlaskForm):
         _l("Mobile phone number"),
         validators=[DataRequired(message=_l("Enter a phone number.")), phone_number],
         description=_l("The phone the officer card is texted to."),
+    )
+
+
+class HandOffForm(FlaskForm):
+    """Hand a request to a partner that is taking hand-offs now."""
+
+    partner = SelectField(
+        _l("Partner"), coerce=int, validators=[InputRequired(message=_l("Choose the partner."))]
+    )
+
+
+class PartnerOutcomeForm(FlaskForm):
+    """What the partner did: shown at once to the dispatcher, who closes the request."""
+
+    disposition = SelectField(
+        _l("Disposition"),
+        choices=[("", _l("Choose how the request ended")), *DISPOSITIONS],
+        validators=[DataRequired(message=_l("Choose a disposition: how the request ended."))],
+    )
+    # Choices: the agency's facilities, "stayed home", or none (set by the view).
+    referral = SelectField(_l("Where the person was taken or referred"), validators=[Optional()])
+    note = TextAreaField(
+        _l("What happened"),
+        validators=[
+            Optional(),
+            Length(max=2000, message=_l("Please keep this under %(max)d characters.", max=2000)),
+        ],
+    )
+
+
+class AcceptOutcomeForm(FlaskForm):
+    cad_number = StringField(_l("CAD incident number"), validators=[Optional(), Length(max=40)])
+    text_texter = RadioField(
+        _l("Tell the texter by text that the request is closed?"),
+        choices=[("yes", _l("Yes")), ("no", _l("No"))],
+        default="yes",
     )

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 
 from portal.console import audit_action, bp, requires
 from portal.console.forms import ButtonForm, CloseForm, ManualRequestForm, NoteForm, ReplyForm
+from portal.console.handoff_views import handoff_context
 from portal.console.officer_cards import card_form
 from portal.console.replaced import seat_token
 from portal.database import utcnow
@@ -110,6 +111,7 @@ def render_request(
         now=utcnow(),
         card_form=card_form(formdata=None),
         live_cards=plan_links.live_links(cit_request=item),
+        **handoff_context(item),
     )
 
 

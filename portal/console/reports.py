@@ -25,10 +25,13 @@ from wtforms.validators import Optional, ValidationError
 
 from portal.console import bp, requires
 from portal.console.forms import DISPOSITIONS, plausible_date
+from portal.dispatch.handoffs import STAYED_HOME
 from portal.dispatch.statistics import (
     CARE_DISPOSITIONS,
+    PartnerFigures,
     PlanFigures,
     RequestFigures,
+    partner_figures,
     plan_figures,
     request_figures,
 )
@@ -120,7 +123,7 @@ def weekday_names() -> list[str]:
     return [locale.days["format"]["wide"][day] for day in range(7)]  # 0 is Monday in Babel
 
 
-def in_disposition_order(figures: RequestFigures) -> list[tuple[str, int]]:
+def in_disposition_order(figures: RequestFigures | PartnerFigures) -> list[tuple[str, int]]:
     """As the close form lists them, the order dispatchers know."""
     order = [key for key, _words in DISPOSITIONS]
     return sorted(
@@ -128,12 +131,29 @@ def in_disposition_order(figures: RequestFigures) -> list[tuple[str, int]]:
     )
 
 
+def referrals_in_order(figures: RequestFigures) -> list[tuple[str, int]]:
+    """The agency's facilities as agency.toml lists them, then "stayed home", each with its
+    count (none too); then any other place recorded (a facility since taken out), most first."""
+    listed = [*current_app.extensions["agency"].facilities, STAYED_HOME]
+    others = [(place, n) for place, n in figures.referrals.most_common() if place not in listed]
+    return [(place, figures.referrals[place]) for place in listed] + others
+
+
+def follow_up_rows(partners: PartnerFigures) -> list[tuple[str, int]]:
+    return [
+        (_("Made by the end of the day due"), partners.follow_ups_on_time),
+        (_("Made after the day due"), partners.follow_ups_late),
+        (_("Not made, the day due is over"), partners.follow_ups_not_made),
+        (_("Not made yet, the day due is not over"), partners.follow_ups_not_due),
+    ]
+
+
 def languages_by_count(figures: RequestFigures) -> list[tuple[str, int]]:
     """Each language's name in the reader's language, most requests first."""
     return [(language_name(code), n) for code, n in figures.languages.most_common()]
 
 
-def charts(figures: RequestFigures, plans: PlanFigures) -> list[Chart]:
+def charts(figures: RequestFigures, plans: PlanFigures, partners: PartnerFigures) -> list[Chart]:
     weeks = figures.by_week()
     words = dict(DISPOSITIONS)
     dispositions = in_disposition_order(figures)
@@ -219,6 +239,48 @@ def charts(figures: RequestFigures, plans: PlanFigures) -> list[Chart]:
             _("Requests"),
             list(zip(weekday_names(), figures.by_weekday, strict=True)),
         ),
+        Chart(
+            "chart-handoffs",
+            _("Hand-offs by partner"),
+            (_("Acknowledged by the partner"), _("Not acknowledged")),
+            [
+                Bar(
+                    partner.name,
+                    (len(partner.acknowledged), partner.unacknowledged),
+                    counted(partner.handoffs),
+                )
+                for partner in partners.partners
+            ],
+            _("Partner"),
+        ),
+        Chart(
+            "chart-partner-outcomes",
+            _("Partners' outcomes"),
+            (_("Handed to care"), _("Other ending")),
+            [
+                Bar(
+                    str(words.get(key, key)),
+                    (n, 0) if key in CARE_DISPOSITIONS else (0, n),
+                    counted(n),
+                )
+                for key, n in in_disposition_order(partners)
+            ],
+            _("Disposition"),
+        ),
+        count_chart(
+            "chart-referrals",
+            _("Where people were taken or referred"),
+            _("Place"),
+            _("Requests"),
+            referrals_in_order(figures),
+        ),
+        count_chart(
+            "chart-follow-ups",
+            _("Follow-ups due in these dates"),
+            _("Follow-up"),
+            _("Follow-ups"),
+            follow_up_rows(partners),
+        ),
         count_chart(
             "chart-plans",
             _("Crisis plans now, each counted once"),
@@ -256,6 +318,7 @@ def reports() -> ResponseReturnValue:
     form, first, last = report_form()
     figures = request_figures(first, last)
     plans = plan_figures(first, last)
+    partners = partner_figures(first, last)
     settings: Settings = current_app.config["PORTAL_SETTINGS"]
     kept_since = local_today() - timedelta(days=settings.request_retention_days)
     overall = figures.overall
@@ -268,7 +331,11 @@ def reports() -> ResponseReturnValue:
         overall=overall,
         figures=figures,
         plans=plans,
-        charts={chart.key: chart for chart in charts(figures, plans)},
+        partners=partners,
+        partner_dispositions=[
+            (str(dict(DISPOSITIONS).get(key, key)), n) for key, n in in_disposition_order(partners)
+        ],
+        charts={chart.key: chart for chart in charts(figures, plans, partners)},
         by_week=sorted(figures.weeks.items(), reverse=True),
         duration_in_words=duration_in_words,
         share_with_plan=format_percent(figures.with_plan / overall.requests) if overall.requests else None,
@@ -285,7 +352,7 @@ def minutes_or_blank(minutes: float | None) -> str:
 
 
 def csv_rows(
-    first: date, last: date, figures: RequestFigures, plans: PlanFigures
+    first: date, last: date, figures: RequestFigures, plans: PlanFigures, partners: PartnerFigures
 ) -> Iterator[list[str | int]]:
     """The dashboard's aggregates, one figure a line: counts, minutes and codes only."""
     overall = figures.overall
@@ -338,6 +405,29 @@ def csv_rows(
         strict=True,
     ):
         yield ["day of week", day, "requests", n]
+    # Partners by their agency.toml key, a code; places by the agency's own names.
+    yield ["all", "hand-offs", "hand-offs", partners.handoffs]
+    yield ["all", "hand-offs acknowledged by the partner", "hand-offs", len(partners.acknowledged)]
+    yield ["all", "hand-offs not acknowledged", "hand-offs", partners.unacknowledged]
+    yield ["all", "hand-off to partner acknowledgement, median", "minutes", minutes_or_blank(partners.median)]
+    for partner in partners.partners:
+        yield ["partner", partner.key, "hand-offs", partner.handoffs]
+        yield ["partner", partner.key, "acknowledged", len(partner.acknowledged)]
+        yield ["partner", partner.key, "acknowledgement median minutes", minutes_or_blank(partner.median)]
+    for key, n in in_disposition_order(partners):
+        yield ["partner outcome", key, "hand-offs", n]
+    for place, n in referrals_in_order(figures):
+        yield ["referral", place, "requests", n]
+    for name, n in (
+        ("due in these dates", partners.follow_ups),
+        ("made", partners.follow_ups_made),
+        ("missed", partners.follow_ups_missed),
+        ("made by the end of the day due", partners.follow_ups_on_time),
+        ("made after the day due", partners.follow_ups_late),
+        ("not made, the day due is over", partners.follow_ups_not_made),
+        ("not made yet, the day due is not over", partners.follow_ups_not_due),
+    ):
+        yield ["follow-ups", name, "follow-ups", n]
     yield ["plans", "registered in these dates", "plans", plans.registered]
     yield ["plans", "active", "plans", plans.active]
     yield ["plans", "awaiting the person", "plans", plans.awaiting_person]
@@ -353,7 +443,13 @@ def reports_export() -> ResponseReturnValue:
         return reports()
     buffer = io.StringIO()
     csv.writer(buffer).writerows(
-        csv_rows(first, last, request_figures(first, last), plan_figures(first, last))
+        csv_rows(
+            first,
+            last,
+            request_figures(first, last),
+            plan_figures(first, last),
+            partner_figures(first, last),
+        )
     )
     name = f"cit-requests-{first.isoformat()}-to-{last.isoformat()}.csv"
     return Response(

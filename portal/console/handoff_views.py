@@ -1,0 +1,231 @@
+"""Hand-offs in the console: a dispatcher hands a request to a partner and accepts the
+partner's outcome; the partner's staff see only what was handed to their organisation,
+acknowledge it, open its plan (recorded), add notes and record the outcome."""
+
+from __future__ import annotations
+
+from flask import abort, current_app, flash, g, redirect, render_template, url_for
+from flask.typing import ResponseReturnValue
+from flask_babel import gettext as _
+
+from portal import audit
+from portal.console import audit_action, bp, requires
+from portal.console.forms import AcceptOutcomeForm, ButtonForm, HandOffForm, NoteForm, PartnerOutcomeForm
+from portal.database import utcnow
+from portal.dispatch import display, family_texts, handoffs, requests
+from portal.dispatch.handoffs import HandOff
+from portal.dispatch.models import CitRequest
+from portal.extensions import db
+from portal.i18n import BY_CODE
+from portal.phones import for_display
+from portal.plans.brief import brief
+from portal.plans.models import CrisisPlan
+
+# Dispatcher's side ------------------------------------------------------------------
+
+
+def handoff_context(item: CitRequest) -> dict[str, object]:
+    """What the request page's hand-off panel shows (polled every 2 seconds)."""
+    form = HandOffForm(formdata=None)
+    form.partner.choices = [(partner.id, partner.name) for partner in handoffs.offered_partners()]
+    return {
+        "handoff": handoffs.current_handoff(item),
+        "handoff_form": form,
+        "accept_form": AcceptOutcomeForm(formdata=None),
+    }
+
+
+def find_request(reference: str) -> CitRequest:
+    found = requests.find(reference)
+    if found is None:
+        abort(404)
+    return found
+
+
+@bp.post("/requests/<reference>/hand-off")
+@requires("dispatcher")
+def hand_off(reference: str) -> ResponseReturnValue:
+    item = find_request(reference)
+    form = HandOffForm()
+    form.partner.choices = [(partner.id, partner.name) for partner in handoffs.offered_partners()]
+    if not form.validate_on_submit():
+        flash(_("Choose a partner that is taking hand-offs now."), "error")
+    else:
+        partner = db.session.get(handoffs.Partner, form.partner.data)
+        handed = handoffs.hand_off(item, partner, g.console_user.display_name) if partner else None
+        if handed is None:
+            flash(_("The request could not be handed off: it is closed or already with a partner."), "error")
+        else:
+            audit_action(
+                "request.hand_off", request_reference=item.reference, reason=partner.name if partner else ""
+            )
+            flash(_("Handed to %(partner)s.", partner=partner.name if partner else ""), "success")
+    db.session.commit()
+    return redirect(url_for("console.request_page", reference=item.reference, _anchor="hand-off"))
+
+
+@bp.get("/requests/<reference>/hand-off")
+@requires("dispatcher")
+def handoff_panel(reference: str) -> ResponseReturnValue:
+    """The hand-off panel alone, polled by the request page: the partner's outcome shows
+    within seconds, without the phone call back into 911."""
+    item = find_request(reference)
+    return render_template(
+        "console/_handoff.html",
+        item=item,
+        disposition_words=display.disposition_words,
+        **handoff_context(item),
+    )
+
+
+@bp.post("/requests/<reference>/hand-off/accept")
+@requires("dispatcher")
+def accept_handoff(reference: str) -> ResponseReturnValue:
+    item = find_request(reference)
+    handoff = handoffs.current_handoff(item)
+    form = AcceptOutcomeForm()
+    if handoff is None or not form.validate_on_submit():
+        flash(_("There is no partner's outcome to accept."), "error")
+        return redirect(url_for("console.request_page", reference=item.reference, _anchor="hand-off"))
+    done = handoffs.accept_outcome(
+        handoff,
+        cad_number=form.cad_number.data,
+        tell_texter=form.text_texter.data == "yes",
+        by=g.console_user.display_name,
+    )
+    if done:
+        audit_action(
+            "request.close", request_reference=item.reference, reason=f"Outcome of {handoff.partner.name}"
+        )
+        flash(_("Request %(reference)s is closed.", reference=item.reference), "success")
+    db.session.commit()
+    return redirect(url_for("console.request_page", reference=item.reference))
+
+
+# Partner's side ---------------------------------------------------------------------
+
+
+def own_handoff(handoff_id: int) -> HandOff:
+    """A hand-off to the signed-in partner's organisation; any other is not found."""
+    handoff = db.session.get(HandOff, handoff_id)
+    if handoff is None or handoff.partner_id != g.console_user.partner_id:
+        abort(404)
+    return handoff
+
+
+def partner_rows_context() -> dict[str, object]:
+    return {"handed": handoffs.partner_handoffs(g.console_user.partner_id), "now": utcnow()}
+
+
+@bp.get("/partner")
+@requires("partner")
+def partner_queue() -> ResponseReturnValue:
+    return render_template("console/partner_queue.html", **partner_rows_context())
+
+
+@bp.get("/partner/rows")
+@requires("partner")
+def partner_rows() -> ResponseReturnValue:
+    return render_template("console/_partner_rows.html", **partner_rows_context())
+
+
+def render_handoff(
+    handoff: HandOff, *, outcome_form: PartnerOutcomeForm | None = None, note_form: NoteForm | None = None
+) -> str:
+    item = handoff.cit_request
+    return render_template(
+        "console/partner_handoff.html",
+        handoff=handoff,
+        item=item,
+        language=BY_CODE[item.language],
+        callback=for_display(item.callback_number) if item.callback_number else None,
+        button=ButtonForm(formdata=None),
+        note_form=note_form or NoteForm(formdata=None),
+        outcome_form=outcome_form or outcome_form_for(formdata=None),
+        disposition_words=display.disposition_words,
+    )
+
+
+def outcome_form_for(**options: object) -> PartnerOutcomeForm:
+    form = PartnerOutcomeForm(**options)
+    facilities = current_app.extensions["agency"].facilities
+    form.referral.choices = [
+        ("", _("Not taken or referred anywhere")),
+        *((name, name) for name in facilities),
+        (handoffs.STAYED_HOME, _("Stayed home with a safety plan")),
+    ]
+    return form
+
+
+@bp.get("/partner/handoffs/<int:handoff_id>")
+@requires("partner")
+def partner_handoff(handoff_id: int) -> ResponseReturnValue:
+    return render_handoff(own_handoff(handoff_id))
+
+
+@bp.post("/partner/handoffs/<int:handoff_id>/acknowledge")
+@requires("partner")
+def partner_acknowledge(handoff_id: int) -> ResponseReturnValue:
+    handoff = own_handoff(handoff_id)
+    if ButtonForm().validate_on_submit() and handoffs.acknowledge(handoff, g.console_user.display_name):
+        audit_action("handoff.acknowledge", request_reference=handoff.cit_request.reference)
+    db.session.commit()
+    return redirect(url_for("console.partner_handoff", handoff_id=handoff.id))
+
+
+@bp.post("/partner/handoffs/<int:handoff_id>/note")
+@requires("partner")
+def partner_note(handoff_id: int) -> ResponseReturnValue:
+    handoff = own_handoff(handoff_id)
+    form = NoteForm()
+    if form.validate_on_submit() and requests.add_note(
+        handoff.cit_request, form.note.data, g.console_user.display_name
+    ):
+        audit_action("request.note", request_reference=handoff.cit_request.reference)
+    elif (form.note.data or "").strip():
+        db.session.commit()
+        return render_handoff(handoff, note_form=form), 400  # too long: shown again, whole
+    db.session.commit()
+    return redirect(url_for("console.partner_handoff", handoff_id=handoff.id))
+
+
+@bp.post("/partner/handoffs/<int:handoff_id>/plan")
+@requires("partner")
+def partner_plan(handoff_id: int) -> ResponseReturnValue:
+    """The plan linked to a handed-off request: recorded, with the hand-off as reason."""
+    handoff = own_handoff(handoff_id)
+    item = handoff.cit_request
+    plan = db.session.get(CrisisPlan, item.plan_id) if item.plan_id else None
+    if plan is None or not ButtonForm().validate_on_submit():
+        abort(404)
+    reason = f"Hand-off {item.reference}"
+    audit_action(
+        audit.PLAN_VIEW, plan_reference=plan.reference, request_reference=item.reference, reason=reason
+    )
+    family_texts.plan_opened(plan, viewer_kind="partner", request=item)
+    db.session.commit()
+    return render_template(
+        "console/partner_plan.html", handoff=handoff, reason=reason, **brief(plan, utcnow())
+    )
+
+
+@bp.post("/partner/handoffs/<int:handoff_id>/outcome")
+@requires("partner")
+def partner_outcome(handoff_id: int) -> ResponseReturnValue:
+    handoff = own_handoff(handoff_id)
+    form = outcome_form_for()
+    if not form.validate_on_submit():
+        db.session.commit()
+        return render_handoff(handoff, outcome_form=form), 400
+    done = handoffs.record_outcome(
+        handoff,
+        disposition=form.disposition.data,
+        referral=form.referral.data,
+        note=form.note.data,
+        by=g.console_user.display_name,
+    )
+    if done:
+        audit_action("handoff.outcome", request_reference=handoff.cit_request.reference)
+        flash(_("Outcome sent to 911 dispatch."), "success")
+    db.session.commit()
+    return redirect(url_for("console.partner_handoff", handoff_id=handoff.id))

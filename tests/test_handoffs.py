@@ -1,0 +1,221 @@
+"""A dispatcher hands a request to a partner; the partner's staff, signed in with their
+second factor, see only what was handed to them, open its plan (recorded), and send the
+outcome; the dispatcher sees it and closes the request with it."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+
+import pytest
+import time_machine
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import select
+
+from portal.audit import AuditEvent
+from portal.dispatch.models import CitRequest
+from portal.extensions import db
+from tests.console_helpers import PASSWORD, csrf_token, sign_in, signed_in_dispatcher
+from tests.registry_helpers import Registrant
+
+FAMILY_PHONE = "(314) 555-0100"
+# Noon and 11:30 PM in St. Louis (America/Chicago, UTC-6 in November): the co-responder
+# team of portal/agency.toml works 9 to 5 and 3 to 11. Each visit signs in anew, at that
+# moment.
+NOON = datetime(2030, 11, 26, 18, 0, tzinfo=UTC)
+LATE_NIGHT = datetime(2030, 11, 27, 5, 30, tzinfo=UTC)
+
+
+@pytest.fixture
+def family(migrated_app: Flask) -> Registrant:
+    registrant = Registrant(migrated_app, migrated_app.test_client())
+    registrant.file_plan(phone=FAMILY_PHONE)
+    return registrant
+
+
+@pytest.fixture
+def dispatcher(migrated_app: Flask) -> FlaskClient:
+    return signed_in_dispatcher(migrated_app)
+
+
+def partner_account(app: Flask, email: str, partner_key: str) -> FlaskClient:
+    """Created as an admin would (the command), set up through its link, signed in."""
+    result = app.test_cli_runner().invoke(
+        args=["users", "create", email, "--role", "partner", "--partner", partner_key]
+    )
+    assert result.exit_code == 0, result.output
+    link = re.sub(r"^https?://[^/]+", "", result.output.strip().splitlines()[-1])
+    client = app.test_client()
+    assert client.get(link).status_code in (200, 302)
+    setup = client.get("/console/setup")
+    token = re.search(r'name="csrf_token" (?:type="hidden" )?value="([^"]+)"', setup.get_data(as_text=True))
+    assert token
+    from portal.console.accounts import new_secret, set_password
+    from portal.console.models import ConsoleUser
+
+    # The set-up pages are tested elsewhere: finish the account as they would.
+    with app.app_context():
+        user = db.session.scalars(select(ConsoleUser).where(ConsoleUser.email == email)).one()
+        set_password(user, PASSWORD)
+        user.totp_secret = new_secret()
+        user.setup_token_hash = None
+        db.session.commit()
+        secret = user.totp_secret
+    signed = sign_in(app, client, email, secret)
+    assert signed.status_code == 302
+    assert signed.headers["Location"].endswith("/console/partner")
+    return client
+
+
+def typed_in_request(dispatcher: FlaskClient) -> str:
+    token = csrf_token(dispatcher, "/console/requests/new")
+    created = dispatcher.post(
+        "/console/requests/new",
+        data={
+            "csrf_token": token,
+            "location": "4500 Lindell Blvd",
+            "callback": FAMILY_PHONE,
+            "language": "en",
+        },
+    )
+    assert created.status_code == 302
+    return created.headers["Location"].rsplit("/", 1)[1]
+
+
+def offered(dispatcher: FlaskClient, reference: str) -> dict[str, str]:
+    page = dispatcher.get(f"/console/requests/{reference}").get_data(as_text=True)
+    section = page[page.index('id="hand-off"') :]
+    return {name: value for value, name in re.findall(r'<option value="(\d+)">([^<]+)</option>', section)}
+
+
+def test_a_request_goes_to_the_partner_and_its_outcome_comes_back(
+    migrated_app: Flask, family: Registrant, dispatcher: FlaskClient
+) -> None:
+    bhr = partner_account(migrated_app, "ana@bhr.example.org", "bhr")
+    reference = typed_in_request(dispatcher)
+    with time_machine.travel(NOON, tick=True):
+        at_noon = signed_in_dispatcher(migrated_app, "noon@example.org")
+        assert set(offered(at_noon, reference)) == {
+            "Behavioral Health Response (BHR)",
+            "Co-responder team (officer and clinician)",
+        }
+    with time_machine.travel(LATE_NIGHT, tick=True):
+        at_night = signed_in_dispatcher(migrated_app, "night@example.org")
+        assert set(offered(at_night, reference)) == {"Behavioral Health Response (BHR)"}  # team off shift
+    choices = offered(dispatcher, reference)
+
+    token = csrf_token(dispatcher, f"/console/requests/{reference}")
+    handed = dispatcher.post(
+        f"/console/requests/{reference}/hand-off",
+        data={"csrf_token": token, "partner": choices["Behavioral Health Response (BHR)"]},
+    )
+    assert handed.status_code == 302
+
+    queue = bhr.get("/console/partner/rows").get_data(as_text=True)
+    assert reference in queue and "Not acknowledged" in queue
+    link = re.search(r'href="(/console/partner/handoffs/\d+)"', queue)
+    assert link
+    page = bhr.get(link.group(1)).get_data(as_text=True)
+    assert "4500 Lindell Blvd" in page
+    partner_token = csrf_token(bhr, link.group(1))
+    assert bhr.post(f"{link.group(1)}/acknowledge", data={"csrf_token": partner_token}).status_code == 302
+    plan = bhr.post(f"{link.group(1)}/plan", data={"csrf_token": partner_token})
+    assert plan.status_code == 200
+    assert "Jordan Rivers" in plan.get_data(as_text=True)
+
+    refused = bhr.post(
+        f"{link.group(1)}/outcome", data={"csrf_token": partner_token, "note": "Talked with him"}
+    )
+    assert refused.status_code == 400  # no disposition chosen: asked again, the note kept
+    assert "Talked with him" in refused.get_data(as_text=True)
+    sent = bhr.post(
+        f"{link.group(1)}/outcome",
+        data={
+            "csrf_token": partner_token,
+            "disposition": "behavioral_health_line",
+            "referral": "BHR crisis stabilization",
+            "note": "Talked with him, he agreed to go",
+        },
+    )
+    assert sent.status_code == 302
+
+    panel = dispatcher.get(f"/console/requests/{reference}/hand-off").get_data(as_text=True)
+    assert "Referred to the behavioral-health line" in panel
+    assert "BHR crisis stabilization" in panel
+    assert "Talked with him, he agreed to go" in panel
+    accepted = dispatcher.post(
+        f"/console/requests/{reference}/hand-off/accept",
+        data={"csrf_token": token, "cad_number": "CAD-9", "text_texter": "no"},
+    )
+    assert accepted.status_code == 302
+    with migrated_app.app_context():
+        item = db.session.scalars(select(CitRequest).where(CitRequest.reference == reference)).one()
+        assert (item.status, item.disposition, item.referral, item.cad_number) == (
+            "closed",
+            "behavioral_health_line",
+            "BHR crisis stabilization",
+            "CAD-9",
+        )
+        views = db.session.scalars(select(AuditEvent).where(AuditEvent.action == "plan.view")).all()
+    assert [view.reason for view in views] == [f"Hand-off {reference}"]
+    assert views[0].actor_name.startswith("Partner ana@bhr.example.org")
+    log = family.client.get("/crisis-plan/access-log").get_data(as_text=True)
+    assert "A crisis partner" in log and f"Hand-off {reference}" in log
+    assert reference not in bhr.get("/console/partner/rows").get_data(as_text=True)  # done
+
+
+def test_a_partner_sees_only_what_was_handed_to_it(
+    migrated_app: Flask, family: Registrant, dispatcher: FlaskClient
+) -> None:
+    bhr = partner_account(migrated_app, "ana@bhr.example.org", "bhr")
+    team = partner_account(migrated_app, "cal@team.example.org", "co-responder")
+    reference = typed_in_request(dispatcher)
+    with time_machine.travel(NOON, tick=True):
+        at_noon = signed_in_dispatcher(migrated_app, "noon@example.org")
+        choices = offered(at_noon, reference)
+        token = csrf_token(at_noon, f"/console/requests/{reference}")
+        at_noon.post(
+            f"/console/requests/{reference}/hand-off",
+            data={"csrf_token": token, "partner": choices["Co-responder team (officer and clinician)"]},
+        )
+    link = re.search(
+        r'href="(/console/partner/handoffs/\d+)"', team.get("/console/partner/rows").get_data(as_text=True)
+    )
+    assert link
+    assert reference not in bhr.get("/console/partner/rows").get_data(as_text=True)
+    assert bhr.get(link.group(1)).status_code == 404
+    bhr_token = csrf_token(bhr, "/console/partner")
+    assert bhr.post(f"{link.group(1)}/plan", data={"csrf_token": bhr_token}).status_code == 404
+    # The dispatcher's pages are not the partner's.
+    for path in (
+        "/console/",
+        "/console/queue/rows",
+        f"/console/requests/{reference}",
+        "/console/plans",
+        "/console/reports",
+    ):
+        assert bhr.get(path).status_code == 403, path
+    # And a dispatcher has no partner pages.
+    assert dispatcher.get("/console/partner").status_code == 403
+
+
+@pytest.mark.parametrize(
+    ("local", "on_shift"),
+    [("08:59", False), ("09:00", True), ("16:30", True), ("22:59", True), ("23:00", False), ("03:00", False)],
+)
+def test_the_co_responder_team_is_offered_during_its_shifts_on_the_agencys_clock(
+    migrated_app: Flask, local: str, on_shift: bool
+) -> None:
+    from zoneinfo import ZoneInfo
+
+    from portal.dispatch import handoffs
+
+    hour, minute = map(int, local.split(":"))
+    moment = datetime(2030, 7, 1, hour, minute, tzinfo=ZoneInfo("America/Chicago"))  # summer time too
+    with migrated_app.app_context():
+        handoffs.register_partners()
+        names = {partner.name for partner in handoffs.offered_partners(moment)}
+    assert ("Co-responder team (officer and clinician)" in names) is on_shift
+    assert "Behavioral Health Response (BHR)" in names  # around the clock
+    assert "Peer support follow-up" not in names  # follow-ups are not hand-offs
