@@ -31,6 +31,7 @@ SAMPLE = {
     "link_id": "1",
     "responder_id": "1",
     "handoff_id": "1",
+    "follow_up_id": "1",
 }
 
 

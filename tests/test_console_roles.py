@@ -21,7 +21,9 @@ from flask.testing import FlaskClient
 from sqlalchemy import select
 
 from portal.console.models import ConsoleUser
+from portal.database import utcnow
 from portal.dispatch import handoffs, plan_links
+from portal.dispatch.follow_ups import FollowUp
 from portal.dispatch.handoffs import HandOff
 from portal.dispatch.models import CitRequest
 from portal.dispatch.plan_links import Responder
@@ -64,6 +66,9 @@ EXPECTED: dict[str, str | None] = {
     "console.partner_note": "partner",
     "console.partner_plan": "partner",
     "console.partner_outcome": "partner",
+    "console.partner_follow_up": "partner",
+    "console.follow_up_plan": "partner",
+    "console.record_follow_up": "partner",
     # The officer card and the EIDO file: what any dispatcher hands on during a call.
     "console.send_officer_card": "dispatcher",
     "console.withdraw_officer_card": "dispatcher",
@@ -90,6 +95,7 @@ POST_DATA = {
     "console.responders": {"label": "Unit 3142", "number": "(314) 555-0150"},
     "console.partner_note": {"note": "Called him back"},
     "console.partner_outcome": {"disposition": "behavioral_health_line"},
+    "console.record_follow_up": {"outcome": "reached"},
 }
 PARTNER = "partner"  # outside the staff ladder: its own pages only
 
@@ -134,7 +140,9 @@ def targets(console: Flask, tag: str) -> dict[str, str]:
         db.session.add(item)
         bhr = next(partner for partner in handoffs.register_partners() if partner.key == "bhr")
         handoff = HandOff(cit_request=item, partner=bhr, created_by="test")
-        db.session.add(handoff)
+        # The same organisation calls the person back, in this walk: its follow-up pages too.
+        follow_up = FollowUp(cit_request=item, partner=bhr, due_at=utcnow())
+        db.session.add_all([handoff, follow_up])
         responder = Responder(label=f"Unit {tag}", number="+13145550142", number_index=f"unit-{tag}")
         card, _token = plan_links.issue(
             plan, "officer_card", issued_to=responder.label, issued_by="test", responder=responder
@@ -149,6 +157,7 @@ def targets(console: Flask, tag: str) -> dict[str, str]:
             "user_id": str(user_id),
             "link_id": str(card.id),
             "handoff_id": str(handoff.id),
+            "follow_up_id": str(follow_up.id),
             "responder_id": str(responder.id),
         }
 
@@ -163,6 +172,7 @@ def path_for(rule: str, endpoint: str, values: dict[str, str]) -> str:
         .replace("<int:link_id>", values["link_id"])
         .replace("<int:responder_id>", values["responder_id"])
         .replace("<int:handoff_id>", values["handoff_id"])
+        .replace("<int:follow_up_id>", values["follow_up_id"])
     )
 
 

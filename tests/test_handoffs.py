@@ -219,3 +219,37 @@ def test_the_co_responder_team_is_offered_during_its_shifts_on_the_agencys_clock
     assert ("Co-responder team (officer and clinician)" in names) is on_shift
     assert "Behavioral Health Response (BHR)" in names  # around the clock
     assert "Peer support follow-up" not in names  # follow-ups are not hand-offs
+
+
+def test_a_follow_up_reaches_the_peer_partner_when_the_plan_consents(
+    migrated_app: Flask, family: Registrant, dispatcher: FlaskClient
+) -> None:
+    from portal.plans.models import CrisisPlan
+
+    peers = partner_account(migrated_app, "pat@peers.example.org", "peer-follow-up")
+    with migrated_app.app_context():
+        plan = db.session.scalars(select(CrisisPlan)).one()
+        plan.follow_up_consent = True  # chosen on the plan's consent step
+        db.session.commit()
+    reference = typed_in_request(dispatcher)
+    token = csrf_token(dispatcher, f"/console/requests/{reference}")
+    closed = dispatcher.post(
+        f"/console/requests/{reference}/close",
+        data={"csrf_token": token, "disposition": "cit_dispatched", "cad_number": "", "text_texter": "no"},
+    )
+    assert closed.status_code == 302
+    rows = peers.get("/console/partner/rows").get_data(as_text=True)
+    assert "Follow-ups to make" in rows and reference in rows
+    link = re.search(r'href="(/console/partner/follow-ups/\d+)"', rows)
+    assert link
+    peer_token = csrf_token(peers, link.group(1))
+    assert peers.post(f"{link.group(1)}/plan", data={"csrf_token": peer_token}).status_code == 200
+    asked = peers.post(link.group(1), data={"csrf_token": peer_token, "note": "Left a voicemail"})
+    assert asked.status_code == 400 and "Left a voicemail" in asked.get_data(as_text=True)
+    done = peers.post(
+        link.group(1), data={"csrf_token": peer_token, "outcome": "no_answer", "note": "Left a voicemail"}
+    )
+    assert done.status_code == 302
+    assert reference not in peers.get("/console/partner/rows").get_data(as_text=True)
+    log = family.client.get("/crisis-plan/access-log").get_data(as_text=True)
+    assert f"Follow-up {reference}" in log

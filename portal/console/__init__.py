@@ -100,6 +100,7 @@ def _no_store(response: Response) -> Response:
 from portal.console import (  # noqa: E402,F401
     admin_views,
     auth_views,
+    follow_up_views,
     handoff_views,
     officer_cards,
     plan_views,

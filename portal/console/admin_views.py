@@ -65,6 +65,7 @@ ACTION_NAMES: dict[str, LazyString] = {
     "request.hand_off": _l("Request handed to a partner"),
     "handoff.acknowledge": _l("Hand-off acknowledged by the partner"),
     "handoff.outcome": _l("Outcome sent by the partner"),
+    "follow_up.record": _l("Follow-up recorded"),
     "request.eido": _l("Request exported (EIDO)"),
     "api.lookup": _l("911 look-up by caller number"),
     "api.additional_data": _l("Additional data fetched by a 911 system"),

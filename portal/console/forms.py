@@ -261,3 +261,22 @@ class AcceptOutcomeForm(FlaskForm):
         choices=[("yes", _l("Yes")), ("no", _l("No"))],
         default="yes",
     )
+
+
+class FollowUpForm(FlaskForm):
+    outcome = RadioField(
+        _l("How did the follow-up go?"),
+        choices=[
+            ("reached", _l("Reached the person")),
+            ("no_answer", _l("No answer")),
+            ("declined", _l("The person did not want a follow-up")),
+        ],
+        validators=[InputRequired(message=_l("Choose how the follow-up went."))],
+    )
+    note = TextAreaField(
+        _l("Note"),
+        validators=[
+            Optional(),
+            Length(max=2000, message=_l("Please keep this under %(max)d characters.", max=2000)),
+        ],
+    )

@@ -12,7 +12,7 @@ from portal import audit
 from portal.console import audit_action, bp, requires
 from portal.console.forms import AcceptOutcomeForm, ButtonForm, HandOffForm, NoteForm, PartnerOutcomeForm
 from portal.database import utcnow
-from portal.dispatch import display, family_texts, handoffs, requests
+from portal.dispatch import display, family_texts, follow_ups, handoffs, requests
 from portal.dispatch.handoffs import HandOff
 from portal.dispatch.models import CitRequest
 from portal.extensions import db
@@ -114,7 +114,12 @@ def own_handoff(handoff_id: int) -> HandOff:
 
 
 def partner_rows_context() -> dict[str, object]:
-    return {"handed": handoffs.partner_handoffs(g.console_user.partner_id), "now": utcnow()}
+    partner_id = g.console_user.partner_id
+    return {
+        "handed": handoffs.partner_handoffs(partner_id),
+        "follow_ups": follow_ups.open_follow_ups(partner_id),
+        "now": utcnow(),
+    }
 
 
 @bp.get("/partner")
@@ -204,8 +209,9 @@ def partner_plan(handoff_id: int) -> ResponseReturnValue:
     )
     family_texts.plan_opened(plan, viewer_kind="partner", request=item)
     db.session.commit()
+    back = url_for("console.partner_handoff", handoff_id=handoff.id)
     return render_template(
-        "console/partner_plan.html", handoff=handoff, reason=reason, **brief(plan, utcnow())
+        "console/partner_plan.html", back=back, item=item, reason=reason, **brief(plan, utcnow())
     )
 
 
