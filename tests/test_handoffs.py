@@ -164,6 +164,17 @@ def test_a_request_goes_to_the_partner_and_its_outcome_comes_back(
     assert "A crisis partner" in log and f"Hand-off {reference}" in log
     assert reference not in bhr.get("/console/partner/rows").get_data(as_text=True)  # done
 
+    # The next time the plan is opened, the referral is there, as officers expect.
+    with migrated_app.app_context():
+        plan_reference = item.plan_reference
+    again = dispatcher.post(
+        f"/console/plans/{plan_reference}",
+        data={"csrf_token": token, "choice": "call", "reason": "second call"},
+    )
+    page = again.get_data(as_text=True)
+    assert "Where the person was taken or referred before" in page
+    assert "BHR crisis stabilization" in page
+
 
 def test_a_partner_sees_only_what_was_handed_to_it(
     migrated_app: Flask, family: Registrant, dispatcher: FlaskClient

@@ -12,7 +12,7 @@ from portal import audit
 from portal.console import audit_action, bp, requires
 from portal.console.forms import ButtonForm, FollowUpForm
 from portal.database import utcnow
-from portal.dispatch import family_texts, follow_ups
+from portal.dispatch import family_texts, follow_ups, handoffs
 from portal.dispatch.follow_ups import FollowUp
 from portal.extensions import db
 from portal.i18n import BY_CODE
@@ -65,7 +65,12 @@ def follow_up_plan(follow_up_id: int) -> ResponseReturnValue:
     db.session.commit()
     back = url_for("console.partner_follow_up", follow_up_id=follow_up.id)
     return render_template(
-        "console/partner_plan.html", back=back, item=item, reason=reason, **brief(plan, utcnow())
+        "console/partner_plan.html",
+        back=back,
+        item=item,
+        reason=reason,
+        referrals=handoffs.past_referrals(plan.id),
+        **brief(plan, utcnow()),
     )
 
 

@@ -211,7 +211,12 @@ def partner_plan(handoff_id: int) -> ResponseReturnValue:
     db.session.commit()
     back = url_for("console.partner_handoff", handoff_id=handoff.id)
     return render_template(
-        "console/partner_plan.html", back=back, item=item, reason=reason, **brief(plan, utcnow())
+        "console/partner_plan.html",
+        back=back,
+        item=item,
+        reason=reason,
+        referrals=handoffs.past_referrals(plan.id),
+        **brief(plan, utcnow()),
     )
 
 

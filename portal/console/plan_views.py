@@ -12,7 +12,7 @@ from portal.console import audit_action, bp, requires
 from portal.console.forms import PLAN_REASONS, ButtonForm, LookupForm, ViewPlanForm, WithdrawPlanForm
 from portal.console.officer_cards import card_form
 from portal.database import utcnow
-from portal.dispatch import family_texts, plan_links, requests
+from portal.dispatch import family_texts, handoffs, plan_links, requests
 from portal.extensions import db
 from portal.i18n import in_language
 from portal.plans.brief import brief, plan_marks
@@ -125,6 +125,7 @@ def view_plan(reference: str) -> ResponseReturnValue:
         withdraw_form=WithdrawPlanForm(formdata=None),
         card_form=card_form(formdata=None),
         card_request=card_request,
+        referrals=handoffs.past_referrals(plan.id),
         live_cards=plan_links.live_links(plan=plan),
         button=ButtonForm(formdata=None),
     )

@@ -179,3 +179,16 @@ def partner_may_see(partner_id: int, request: CitRequest) -> bool:
     """A partner sees only requests handed to it (and, through them, their plans)."""
     query = select(HandOff.id).where(HandOff.partner_id == partner_id, HandOff.cit_request_id == request.id)
     return db.session.scalar(query) is not None
+
+
+def past_referrals(plan_id: int) -> list[CitRequest]:
+    """The plan's closed requests that record where the person was taken or referred,
+    newest first: what the statewide CIT database shows officers, here with the brief
+    (so only in an audited view of the plan)."""
+    query = (
+        select(CitRequest)
+        .where(CitRequest.plan_id == plan_id, CitRequest.referral.is_not(None))
+        .order_by(CitRequest.closed_at.desc(), CitRequest.id.desc())
+        .limit(10)
+    )
+    return list(db.session.scalars(query))

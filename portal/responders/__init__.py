@@ -13,7 +13,7 @@ from flask import Blueprint, Response, current_app, make_response, render_templa
 
 from portal import audit
 from portal.database import utcnow
-from portal.dispatch import family_texts, plan_links
+from portal.dispatch import family_texts, handoffs, plan_links
 from portal.dispatch.plan_links import PlanLink
 from portal.extensions import db
 from portal.plans.brief import brief as plan_brief
@@ -76,7 +76,12 @@ def brief(token: str) -> Response:
     if link.purpose == "officer_card":
         family_texts.plan_opened(link.plan, viewer_kind="officer", request=link.cit_request)
         db.session.commit()
-    page = render_template("responders/card.html", link=link, **plan_brief(link.plan, utcnow()))
+    page = render_template(
+        "responders/card.html",
+        link=link,
+        referrals=handoffs.past_referrals(link.plan.id),
+        **plan_brief(link.plan, utcnow()),
+    )
     response = private(make_response(page))
     if new_key is not None:
         seconds = max(1, int((link.expires_at - utcnow()).total_seconds()))
