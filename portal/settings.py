@@ -221,6 +221,9 @@ class Settings:
     acknowledge_within: float = 180.0
     # Days a closed CIT request (with the texter's messages) is kept before deletion.
     request_retention_days: int = 365
+    # Days after a request closes that the peer-support partner's follow-up call is due
+    # (by the end of that day on the agency's clock), when the plan records consent.
+    follow_up_days: int = 2
     # How many reverse proxies (load balancer, nginx) stand in front of the app, so that
     # per-visitor rate limits see the visitor's address, not the proxy's.
     trusted_proxies: int = 0
@@ -330,6 +333,7 @@ class Settings:
             request_retention_days=_whole_number(
                 environ, "PORTAL_REQUEST_RETENTION_DAYS", 365, "days", least=1, most=36500
             ),
+            follow_up_days=_whole_number(environ, "PORTAL_FOLLOW_UP_DAYS", 2, "days", least=1, most=3),
             trusted_proxies=_whole_number(environ, "PORTAL_TRUSTED_PROXIES", 0, "proxies", least=0, most=10),
             argon2_cost=argon2_cost,
         )

@@ -11,6 +11,10 @@ Medians and 90th percentiles count only the requests that got there; the counts 
 that did not go beside them, so that a week in which 25 of 26 requests were never
 acknowledged does not read as a good week. Weeks, hours and days are the agency's.
 
+The partners' figures (hand-offs by partner, time to the partner's acknowledgement, their
+outcomes, follow-ups made and missed) count hand-offs made, and follow-ups due, on the
+days chosen; referrals count the requests received on them, like every request figure.
+
 The public page shows no count below 10 and nothing a count below 10 can be worked out
 from (`published`): small groups are folded together or hidden.
 """
@@ -27,6 +31,8 @@ from typing import Any
 from sqlalchemy import case, func, select
 
 from portal.database import utcnow
+from portal.dispatch.follow_ups import FollowUp, is_missed
+from portal.dispatch.handoffs import HandOff, Partner
 from portal.dispatch.models import ALERT_PURPOSES, CitRequest, RequestMessage
 from portal.extensions import db
 from portal.messaging.outbox import OutboundMessage
@@ -138,6 +144,8 @@ class RequestFigures:
     languages: Counter[str] = field(default_factory=Counter)  # portal.i18n codes
     dispositions: Counter[str] = field(default_factory=Counter)  # of closed requests
     sources: Counter[str] = field(default_factory=Counter)  # sms, voice
+    # Where the person was taken or referred (a facility of agency.toml, or stayed home).
+    referrals: Counter[str] = field(default_factory=Counter)
     with_plan: int = 0
     by_hour: list[int] = field(default_factory=lambda: [0] * 24)  # local hour of arrival
     by_weekday: list[int] = field(default_factory=lambda: [0] * 7)  # Monday first
@@ -194,6 +202,7 @@ def request_rows(first: date, last: date) -> list[Any]:
             CitRequest.disposition,
             CitRequest.source,
             CitRequest.plan_reference,
+            CitRequest.referral,
             first_text.c.at.label("first_text_at"),
             alert.c.at.label("alert_reached_at"),
         )
@@ -218,6 +227,8 @@ def request_figures(first: date, last: date) -> RequestFigures:
         figures.sources[row.source] += 1
         if row.disposition:
             figures.dispositions[row.disposition] += 1
+        if row.referral:
+            figures.referrals[row.referral] += 1
         if row.plan_reference:
             figures.with_plan += 1
         figures.by_hour[arrived.hour] += 1
@@ -263,6 +274,123 @@ def plan_figures(first: date, last: date, now: datetime | None = None) -> PlanFi
         )
     ).one()
     return PlanFigures(*(int(value) for value in row))
+
+
+@dataclass
+class PartnerTally:
+    """One partner's hand-offs in the dates chosen."""
+
+    key: str  # agency.toml's key: a code, for the CSV
+    name: str
+    handoffs: int = 0
+    acknowledged: list[float] = field(default_factory=list)  # minutes from hand-off to acknowledgement
+
+    @property
+    def unacknowledged(self) -> int:
+        return self.handoffs - len(self.acknowledged)
+
+    @property
+    def median(self) -> float | None:
+        return statistics.median(self.acknowledged) if self.acknowledged else None
+
+
+@dataclass
+class PartnerFigures:
+    """Hand-offs made on the days chosen, and follow-ups due on them.
+
+    Follow-ups fall in four groups, each counted once: made by the end of the day they
+    were due (agency time), made later, not made with that day over, and not made with
+    the day not over yet. Made is the first two; missed (portal.dispatch.follow_ups) the
+    second and the third.
+    """
+
+    partners: list[PartnerTally] = field(default_factory=list)  # by partner id
+    dispositions: Counter[str] = field(default_factory=Counter)  # the partners' outcomes
+    follow_ups_on_time: int = 0
+    follow_ups_late: int = 0
+    follow_ups_not_made: int = 0
+    follow_ups_not_due: int = 0
+
+    @property
+    def handoffs(self) -> int:
+        return sum(partner.handoffs for partner in self.partners)
+
+    @property
+    def acknowledged(self) -> list[float]:
+        return [minutes for partner in self.partners for minutes in partner.acknowledged]
+
+    @property
+    def median(self) -> float | None:
+        minutes = self.acknowledged
+        return statistics.median(minutes) if minutes else None
+
+    @property
+    def unacknowledged(self) -> int:
+        return self.handoffs - len(self.acknowledged)
+
+    @property
+    def follow_ups(self) -> int:
+        return (
+            self.follow_ups_on_time
+            + self.follow_ups_late
+            + self.follow_ups_not_made
+            + self.follow_ups_not_due
+        )
+
+    @property
+    def follow_ups_made(self) -> int:
+        return self.follow_ups_on_time + self.follow_ups_late
+
+    @property
+    def follow_ups_missed(self) -> int:
+        return self.follow_ups_late + self.follow_ups_not_made
+
+
+def partner_figures(first: date, last: date, now: datetime | None = None) -> PartnerFigures:
+    """Hand-offs made on the local days first to last, by partner (every active partner
+    that takes hand-offs, with none too), and the follow-ups due on those days as they
+    stand at `now` (by default this moment)."""
+    now = now or utcnow()
+    start, end = local_days(first, last)
+    figures = PartnerFigures()
+    tallies: dict[int, PartnerTally] = {}
+    listed = select(Partner.id, Partner.key, Partner.name).where(
+        Partner.active.is_(True), Partner.role != "follow_up"
+    )
+    handed = (
+        select(Partner.id, Partner.key, Partner.name)
+        .join(HandOff, HandOff.partner_id == Partner.id)
+        .where(HandOff.created_at >= start, HandOff.created_at < end)
+    )
+    for partner_id, key, name in sorted(set(db.session.execute(listed.union(handed)).all())):
+        tallies[partner_id] = PartnerTally(key, name)
+    figures.partners = list(tallies.values())
+    rows = db.session.execute(
+        select(HandOff.partner_id, HandOff.created_at, HandOff.acknowledged_at, HandOff.disposition).where(
+            HandOff.created_at >= start, HandOff.created_at < end
+        )
+    )
+    for row in rows:
+        tally = tallies[row.partner_id]
+        tally.handoffs += 1
+        if row.acknowledged_at is not None:
+            tally.acknowledged.append(minutes_between(row.created_at, row.acknowledged_at))
+        if row.disposition:
+            figures.dispositions[row.disposition] += 1
+    follow_ups = db.session.execute(
+        select(FollowUp.due_at, FollowUp.done_at).where(FollowUp.due_at >= start, FollowUp.due_at < end)
+    )
+    for due_at, done_at in follow_ups:
+        if is_missed(due_at, done_at, now):
+            if done_at is None:
+                figures.follow_ups_not_made += 1
+            else:
+                figures.follow_ups_late += 1
+        elif done_at is not None:
+            figures.follow_ups_on_time += 1
+        else:
+            figures.follow_ups_not_due += 1
+    return figures
 
 
 # --- The public page ---------------------------------------------------------------------
