@@ -36,7 +36,10 @@ class FollowUp(db.Model):  # type: ignore[name-defined,misc]
     __tablename__ = "follow_ups"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    cit_request_id: Mapped[int] = mapped_column(ForeignKey("cit_requests.id", ondelete="CASCADE"), index=True)
+    # One follow-up a request, even if two closes race (the database refuses a second).
+    cit_request_id: Mapped[int] = mapped_column(
+        ForeignKey("cit_requests.id", ondelete="CASCADE"), index=True, unique=True
+    )
     partner_id: Mapped[int] = mapped_column(ForeignKey("partners.id"), index=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)

@@ -40,7 +40,7 @@ def upgrade():
     sa.PrimaryKeyConstraint('id')
     )
     with op.batch_alter_table('follow_ups', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_follow_ups_cit_request_id'), ['cit_request_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_follow_ups_cit_request_id'), ['cit_request_id'], unique=True)
         batch_op.create_index(batch_op.f('ix_follow_ups_due_at'), ['due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_follow_ups_partner_id'), ['partner_id'], unique=False)
 
