@@ -264,3 +264,34 @@ def test_a_follow_up_reaches_the_peer_partner_when_the_plan_consents(
     assert reference not in peers.get("/console/partner/rows").get_data(as_text=True)
     log = family.client.get("/crisis-plan/access-log").get_data(as_text=True)
     assert f"Follow-up {reference}" in log
+
+
+def test_a_partner_reads_the_plan_only_while_the_work_lasts(
+    migrated_app: Flask, family: Registrant, dispatcher: FlaskClient
+) -> None:
+    from datetime import timedelta
+
+    bhr = partner_account(migrated_app, "ana@bhr.example.org", "bhr")
+    reference = typed_in_request(dispatcher)
+    choices = offered(dispatcher, reference)
+    token = csrf_token(dispatcher, f"/console/requests/{reference}")
+    dispatcher.post(
+        f"/console/requests/{reference}/hand-off",
+        data={"csrf_token": token, "partner": choices["Behavioral Health Response (BHR)"]},
+    )
+    link = re.search(
+        r'href="(/console/partner/handoffs/\d+)"', bhr.get("/console/partner/rows").get_data(as_text=True)
+    )
+    assert link
+    partner_token = csrf_token(bhr, link.group(1))
+    bhr.post(f"{link.group(1)}/outcome", data={"csrf_token": partner_token, "disposition": "other"})
+    dispatcher.post(
+        f"/console/requests/{reference}/hand-off/accept", data={"csrf_token": token, "text_texter": "no"}
+    )
+    assert (
+        bhr.post(f"{link.group(1)}/plan", data={"csrf_token": partner_token}).status_code == 200
+    )  # same evening
+    with time_machine.travel(datetime.now(UTC) + timedelta(hours=12, minutes=5), tick=True):
+        later = partner_account(migrated_app, "bo@bhr.example.org", "bhr")
+        later_token = csrf_token(later, link.group(1))
+        assert later.post(f"{link.group(1)}/plan", data={"csrf_token": later_token}).status_code == 403

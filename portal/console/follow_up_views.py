@@ -57,6 +57,8 @@ def follow_up_plan(follow_up_id: int) -> ResponseReturnValue:
     plan = db.session.get(CrisisPlan, item.plan_id) if item.plan_id else None
     if plan is None or not ButtonForm().validate_on_submit():
         abort(404)
+    if follow_up.done_at is not None:  # the call is made: the plan is no longer the partner's to read
+        abort(403)
     reason = f"Follow-up {item.reference}"
     audit_action(
         audit.PLAN_VIEW, plan_reference=plan.reference, request_reference=item.reference, reason=reason

@@ -203,6 +203,10 @@ def partner_plan(handoff_id: int) -> ResponseReturnValue:
     plan = db.session.get(CrisisPlan, item.plan_id) if item.plan_id else None
     if plan is None or not ButtonForm().validate_on_submit():
         abort(404)
+    # The plan is the partner's to read while it works the hand-off, and for the hours a
+    # closed request still counts as a reason (portal.dispatch.requests.LINKED_FOR).
+    if handoff.accepted_at is not None and utcnow() - handoff.accepted_at > requests.LINKED_FOR:
+        abort(403)
     reason = f"Hand-off {item.reference}"
     audit_action(
         audit.PLAN_VIEW, plan_reference=plan.reference, request_reference=item.reference, reason=reason
