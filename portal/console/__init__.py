@@ -12,6 +12,8 @@ from typing import Any, TypeVar
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
 
 from portal.database import utcnow
+from portal.dispatch import requests
+from portal.dispatch.models import CitRequest
 from portal.extensions import db
 
 bp = Blueprint("console", __name__, url_prefix="/console")
@@ -37,6 +39,14 @@ def audit_action(action: str, **fields: Any) -> None:
     from portal import audit
 
     audit.record(action, actor_id=g.console_user.id, actor_name=g.console_user.display_name, **fields)
+
+
+def find_request(reference: str) -> CitRequest:
+    """The CIT request a console URL names, or 404."""
+    found = requests.find(reference)
+    if found is None:
+        abort(404)
+    return found
 
 
 def is_background_poll() -> bool:
@@ -80,8 +90,6 @@ def locked_screen() -> str:
     """A timed-out console still counts open requests and sounds the alert, showing
     nothing else until the dispatcher signs in again."""
     from sqlalchemy import func, select
-
-    from portal.dispatch.models import CitRequest
 
     waiting = db.session.scalar(
         select(func.count()).select_from(CitRequest).where(CitRequest.status == "open")

@@ -9,7 +9,7 @@ from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from portal import audit
-from portal.console import audit_action, bp, requires
+from portal.console import audit_action, bp, find_request, requires
 from portal.console.forms import AcceptOutcomeForm, ButtonForm, HandOffForm, NoteForm, PartnerOutcomeForm
 from portal.database import utcnow
 from portal.dispatch import display, family_texts, follow_ups, handoffs, requests
@@ -33,13 +33,6 @@ def handoff_context(item: CitRequest) -> dict[str, object]:
         "handoff_form": form,
         "accept_form": AcceptOutcomeForm(formdata=None),
     }
-
-
-def find_request(reference: str) -> CitRequest:
-    found = requests.find(reference)
-    if found is None:
-        abort(404)
-    return found
 
 
 @bp.post("/requests/<reference>/hand-off")

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from flask import abort, flash, g, jsonify, redirect, render_template, request, session, url_for
+from flask import flash, g, jsonify, redirect, render_template, request, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from portal.console import audit_action, bp, requires
+from portal.console import audit_action, bp, find_request, requires
 from portal.console.forms import ButtonForm, CloseForm, ManualRequestForm, NoteForm, ReplyForm
 from portal.console.handoff_views import handoff_context
 from portal.console.officer_cards import card_form
@@ -61,13 +61,6 @@ def queue() -> ResponseReturnValue:
 def queue_rows() -> ResponseReturnValue:
     """The queue's rows alone, polled every 2 seconds by the page (htmx)."""
     return render_template("console/_queue_rows.html", **queue_context())
-
-
-def find_request(reference: str) -> CitRequest:
-    found = requests.find(reference)
-    if found is None:
-        abort(404)
-    return found
 
 
 # A refused close comes back with what was typed (in the signed session, like the
