@@ -26,6 +26,7 @@ from portal.plans.forms import (
     FORM_STEPS,
     STEP_BY_SLUG,
     STEPS,
+    TEXT_CHOICES,
     AddPhoneForm,
     ButtonForm,
     CodeForm,
@@ -403,6 +404,21 @@ class Filing:
     def cit_requested(self) -> bool:
         return bool(self.consent["cit_requested"] == "yes")
 
+    @property
+    def text_choices(self) -> dict[str, bool]:
+        """The plan's text and follow-up choices (TEXT_CHOICES): yes only when chosen."""
+        return {name: self.consent.get(name) == "yes" for name in TEXT_CHOICES}
+
+
+# What the person agrees to when they confirm a plan filed by family: a family member
+# turning one of these on afterwards is theirs to see again (see file_or_save).
+PERSON_CONSENTS = ("notify_on_close", "follow_up_consent")
+
+
+def text_choice_answers(plan: CrisisPlan) -> dict[str, list[str]]:
+    """A saved plan's text choices as the consent step posts them."""
+    return {name: ["yes" if getattr(plan, name) else "no"] for name in TEXT_CHOICES}
+
 
 def collect(draft: PlanDraft) -> Filing | ResponseReturnValue:
     """Every step checked; or a redirect to the first step that needs an answer."""
@@ -476,7 +492,7 @@ def file_or_save(draft: PlanDraft, filing: Filing) -> ResponseReturnValue:
             filing.details,
             filing.cit_requested,
             draft.photo_jpeg,
-        )
+        ) or any(filing.text_choices[name] and not getattr(plan, name) for name in PERSON_CONSENTS)
         update_plan(plan, filing.details, **options)
         message = _("Your changes are saved.")
         # The person agreed to what they read: a family member's change is theirs to see again.
@@ -490,6 +506,8 @@ def file_or_save(draft: PlanDraft, filing: Filing) -> ResponseReturnValue:
         plan = file_plan(filing.details, **options)
         message = _("The crisis plan is filed.")
         ask_person = plan.person_confirmed_at is None
+    for name, chosen in filing.text_choices.items():
+        setattr(plan, name, chosen)
     db.session.flush()
     if ask_person:
         send_person_confirmation(plan)
@@ -542,5 +560,10 @@ def change(section: str) -> ResponseReturnValue:
         abort(400)
     draft = drafts.current_draft()
     if draft is None or draft.plan_id != plan_id:
-        drafts.start_draft(db.session.get_one(CrisisPlan, plan_id))
+        plan = db.session.get_one(CrisisPlan, plan_id)
+        draft = drafts.start_draft(plan)
+        # The draft starts from the plan's answers; its text choices are columns of their own.
+        drafts.keep_answers(
+            draft, "consent", {**draft.answers.get("consent", {}), **text_choice_answers(plan)}
+        )
     return redirect(step_url(section))

@@ -266,6 +266,28 @@ def age_on(born: date, today: date) -> int:
     return today.year - born.year - ((today.month, today.day) < (born.month, born.day))
 
 
+class OptInField(RadioField):
+    """A yes or no choice that the family opts in to: nothing is chosen when the question
+    is first shown (never a box ticked for them), and a step sent without an answer
+    reads as "no". Rendered, saved and shown on "check your answers" as a RadioField."""
+
+    def __init__(self, label: Any, yes: Any, **options: Any) -> None:
+        super().__init__(
+            label,
+            choices=[("yes", yes), ("no", _l("No"))],
+            invalid_choice_message=_l("Choose yes or no."),
+            **options,
+        )
+        self.type = "RadioField"  # the form macro draws radio buttons by this name
+
+    def process_formdata(self, valuelist: list[Any]) -> None:
+        self.data = valuelist[0] if valuelist else "no"
+
+
+# The family's choices about texts and the follow-up call (issue 16), by CrisisPlan column.
+TEXT_CHOICES = ("notify_on_open", "notify_on_close", "follow_up_consent")
+
+
 class ConsentForm(HoneypotMixin, FlaskForm):
     # A yes/no question rather than a box left unticked by default: the most important
     # choice on the plan is never made by not noticing it.
@@ -290,6 +312,31 @@ class ConsentForm(HoneypotMixin, FlaskForm):
         _l("Language for text messages and the wallet card"),
         choices=[(language.code, language.name) for language in LANGUAGES],
         validators=[InputRequired()],
+    )
+
+    # What the family is told by text, and the follow-up after a crisis: each opted in
+    # to, never assumed (the plan's columns of the same names).
+    notify_on_open = OptInField(
+        _l("Should we text you when the plan is opened for a request?"),
+        _l("Yes, text me when my plan is opened for a request"),
+        description=_l(
+            "The text says who opened it (a 911 dispatcher, a crisis partner or a responding "
+            "officer) and why, never what the plan says. It goes to your phone on the plan."
+        ),
+    )
+    notify_on_close = OptInField(
+        _l("Should we text you when the request is closed?"),
+        _l("Yes, text me when the request is closed"),
+        description=_l(
+            "The text says that help was sent and who will follow up. Only with the person’s "
+            "consent: if you are family filing for an adult, it starts once the person has "
+            "confirmed the plan."
+        ),
+    )
+    follow_up_consent = OptInField(
+        _l("Does the person agree to a follow-up call from a peer-support worker after a crisis?"),
+        _l("Yes, the person agrees to a follow-up call"),
+        description=_l("A peer-support worker calls in the days after a crisis to see how things are."),
     )
 
     person_born: date | None = None
