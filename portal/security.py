@@ -25,12 +25,18 @@ CONTENT_SECURITY_POLICY = "; ".join(
 def init_app(app: Flask) -> None:
     production = app.config["PORTAL_SETTINGS"].production
 
-    @app.before_request
     def _refuse_nul() -> None:
         """A NUL character is no text anybody types; PostgreSQL refuses to store it, so
         it would otherwise surface as a 500."""
         if any("\x00" in value for values in (request.args, request.form) for value in values.values()):
             abort(400)
+        # A multipart part whose name ends in a backslash ('name="a\\"') is parsed with
+        # no name at all: a None key that CSRF protection would trip over (a 500).
+        if any(not isinstance(key, str) for key in request.form):
+            abort(400)
+
+    # First of all, before CSRF protection reads the form.
+    app.before_request_funcs.setdefault(None, []).insert(0, _refuse_nul)
 
     @app.after_request
     def _security_headers(response: Response) -> Response:

@@ -52,3 +52,17 @@ def test_a_registry_step_ignores_a_query_string_it_does_not_use(migrated_app: Fl
     )
     assert removed.status_code == 302
     assert removed.headers["Location"] == "/crisis-plan/step/phones"
+
+
+def test_a_form_field_named_with_a_trailing_backslash_is_refused(migrated_app: Flask) -> None:
+    """'name="a\\"' in a multipart body: parsed as a field without a name, which CSRF
+    protection tripped over (500) before anything else ran."""
+    import io
+
+    client = migrated_app.test_client()
+    response = client.post(
+        "/crisis-plan/step/photo",
+        data={"a\\": "x", "photo": (io.BytesIO(b"GIF87a"), "", "")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 400

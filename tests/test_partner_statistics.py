@@ -135,7 +135,7 @@ def hand_counted(app: Flask) -> None:
         # Outside the dates, each acknowledged after 100 min and transported to the
         # hospital: H5 ten days ago; H7 at 11:30 PM the evening before the first day
         # (05:30 UTC on the first day, which a UTC calendar would count).
-        for moment in (local(10, 12, 0), local(7, 23, 30)):
+        r5, _r7 = (
             handed(
                 bhr,
                 moment,
@@ -143,6 +143,8 @@ def hand_counted(app: Flask) -> None:
                 disposition="transported",
                 referral="Hospital emergency department",
             )
+            for moment in (local(10, 12, 0), local(7, 23, 30))
+        )
         # Follow-ups, by the day they were due (St. Louis days):
         for request, due, done in (
             (r1, local(1, 10, 0), None),  # F1 due yesterday, not made: missed
@@ -152,7 +154,7 @@ def hand_counted(app: Flask) -> None:
             # F6 due on the first day at 12:10 AM, made at 11:50 PM there (05:50 UTC
             # the next day): on time by the agency's clock.
             (r6, local(6, 0, 10), local(6, 23, 50)),
-            (r1, local(8, 10, 0), None),  # F5 due before the dates: not counted
+            (r5, local(8, 10, 0), None),  # F5 due before the dates: not counted (one a request)
         ):
             db.session.add(
                 FollowUp(

@@ -18,6 +18,8 @@ SAMPLE_VALUES = {
     "reference": "R-WWWWWW",
     "user_id": "1",
     "block": "Comment",
+    "handoff_id": "1",
+    "follow_up_id": "1",
 }
 
 
