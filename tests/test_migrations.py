@@ -37,3 +37,31 @@ def test_migrations_match_the_models_on_sqlite(tmp_path: Path) -> None:
 @pytest.mark.postgres
 def test_migrations_match_the_models_on_postgresql(postgres_url: str, tmp_path: Path) -> None:
     check_round_trip(postgres_url, tmp_path)
+
+
+def test_the_partner_migration_keeps_every_row_that_points_at_the_tables_it_changes(tmp_path: Path) -> None:
+    """On SQLite (foreign keys on), a migration that copies crisis_plans or cit_requests
+    would delete their phones, name indexes and messages: up and down, nothing is lost."""
+    from sqlalchemy import text
+
+    from portal.demo import seed_demo
+
+    app = create_app({"TESTING": True}, environ=make_environ(tmp_path))
+    tables = ("crisis_plans", "plan_phones", "plan_name_indexes", "cit_requests", "request_messages")
+    with app.app_context():
+        upgrade()
+        seed_demo()
+
+        def counts() -> list[int]:
+            return [db.session.execute(text(f"SELECT count(*) FROM {name}")).scalar_one() for name in tables]  # noqa: S608
+
+        before = counts()
+        assert all(before), before
+        db.session.commit()
+        downgrade(revision="abc6612905cd")  # the revision before partners and hand-offs
+        assert counts() == before
+        db.session.commit()
+        upgrade()
+        assert counts() == before
+        db.session.remove()
+        db.engine.dispose()

@@ -12,7 +12,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 from flask_migrate import downgrade, upgrade
-from sqlalchemy import MetaData, Table, func, insert, inspect, select, text
+from sqlalchemy import MetaData, Table, column, func, insert, inspect, select, table, text
 
 from portal.crypto import vault
 from portal.database import utcnow
@@ -219,8 +219,25 @@ def test_the_migration_indexes_the_plans_filed_before_it(any_database_app: Flask
     with any_database_app.app_context():
         downgrade(revision=BEFORE_THIS_LOOK_UP)
         now = utcnow()
+        # The table as it was then: the model's later columns (and their defaults) left out.
+        then = table(
+            "crisis_plans",
+            *(
+                column(name, CrisisPlan.__table__.c[name].type)  # encrypted, UTC, as the model
+                for name in (
+                    "reference",
+                    "language",
+                    "cit_requested",
+                    "filed_by",
+                    "details",
+                    "name_birth_index",
+                    "created_at",
+                    "confirmed_at",
+                )
+            ),
+        )
         db.session.execute(
-            insert(CrisisPlan.__table__).values(
+            insert(then).values(
                 reference="K7QM-3XPA",
                 language="en",
                 cit_requested=True,

@@ -70,32 +70,45 @@ def upgrade():
     with op.batch_alter_table('cit_requests', schema=None) as batch_op:
         batch_op.add_column(sa.Column('referral', sa.String(length=120), nullable=True))
 
-    with op.batch_alter_table('console_users', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('partner_id', sa.Integer(), nullable=True))
-        batch_op.create_foreign_key('fk_console_users_partner_id_partners', 'partners', ['partner_id'], ['id'])
-
-    with op.batch_alter_table('crisis_plans', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('notify_on_open', sa.Boolean(), server_default=sa.false(), nullable=False))
-        batch_op.add_column(sa.Column('notify_on_close', sa.Boolean(), server_default=sa.false(), nullable=False))
-        batch_op.add_column(sa.Column('follow_up_consent', sa.Boolean(), server_default=sa.false(), nullable=False))
+    # Columns added in place (ALTER TABLE ... ADD COLUMN), never by batch mode's copy of
+    # the table: on SQLite, with foreign keys on, dropping the old copy would delete every
+    # row that points at it (a plan's phones, photo and name indexes; console sessions).
+    # So: a plain string default (an SQL expression makes Alembic copy the table), and on
+    # SQLite the foreign key in the ADD COLUMN itself.
+    if op.get_bind().dialect.name == 'sqlite':  # Alembic will not; SQLite itself does
+        op.execute('ALTER TABLE console_users ADD COLUMN partner_id INTEGER REFERENCES partners (id)')
+    else:
+        op.add_column('console_users', sa.Column('partner_id', sa.Integer(), nullable=True))
+        op.create_foreign_key(
+            'fk_console_users_partner_id_partners', 'console_users', 'partners', ['partner_id'], ['id']
+        )
+    for name in ('notify_on_open', 'notify_on_close', 'follow_up_consent'):
+        op.add_column('crisis_plans', sa.Column(name, sa.Boolean(), server_default='0', nullable=False))
 
 
 
 def downgrade():
-    with op.batch_alter_table('crisis_plans', schema=None) as batch_op:
-        batch_op.drop_column('follow_up_consent')
-        batch_op.drop_column('notify_on_close')
-        batch_op.drop_column('notify_on_open')
-
-    with op.batch_alter_table('console_users', schema=None) as batch_op:
-        # WARNING: constraint name is None; this directive will fail as
-        # rendered.  Add a name, or use a naming convention; see
-        # https://alembic.sqlalchemy.org/en/latest/naming.html
-        batch_op.drop_constraint('fk_console_users_partner_id_partners', type_='foreignkey')
-        batch_op.drop_column('partner_id')
-
-    with op.batch_alter_table('cit_requests', schema=None) as batch_op:
-        batch_op.drop_column('referral')
+    # SQLite drops a column in place (3.35 and later), keeping every row that points at
+    # the table; batch mode's copy would delete them (see upgrade).
+    sqlite = op.get_bind().dialect.name == 'sqlite'
+    for table, name in (
+        ('crisis_plans', 'follow_up_consent'),
+        ('crisis_plans', 'notify_on_close'),
+        ('crisis_plans', 'notify_on_open'),
+        ('cit_requests', 'referral'),
+    ):
+        if sqlite:
+            op.execute(f'ALTER TABLE {table} DROP COLUMN {name}')
+        else:
+            op.drop_column(table, name)
+    if sqlite:
+        # SQLite cannot drop a column a foreign key uses: the table is copied, and the
+        # console's sessions (which point at it) end.
+        with op.batch_alter_table('console_users', schema=None) as batch_op:
+            batch_op.drop_column('partner_id')
+    else:
+        op.drop_constraint('fk_console_users_partner_id_partners', 'console_users', type_='foreignkey')
+        op.drop_column('console_users', 'partner_id')
 
     with op.batch_alter_table('handoffs', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_handoffs_partner_id'))
