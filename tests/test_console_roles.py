@@ -94,7 +94,7 @@ POST_DATA = {
     "console.add_note": {"note": "Caller says he is calmer"},
     "console.responders": {"label": "Unit 3142", "number": "(314) 555-0150"},
     "console.partner_note": {"note": "Called him back"},
-    "console.partner_outcome": {"disposition": "behavioral_health_line"},
+    "console.partner_outcome": {"outcome-disposition": "behavioral_health_line"},
     "console.record_follow_up": {"outcome": "reached"},
 }
 PARTNER = "partner"  # outside the staff ladder: its own pages only

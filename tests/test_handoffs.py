@@ -125,7 +125,7 @@ def test_a_request_goes_to_the_partner_and_its_outcome_comes_back(
     assert "Jordan Rivers" in plan.get_data(as_text=True)
 
     refused = bhr.post(
-        f"{link.group(1)}/outcome", data={"csrf_token": partner_token, "note": "Talked with him"}
+        f"{link.group(1)}/outcome", data={"csrf_token": partner_token, "outcome-note": "Talked with him"}
     )
     assert refused.status_code == 400  # no disposition chosen: asked again, the note kept
     assert "Talked with him" in refused.get_data(as_text=True)
@@ -133,9 +133,9 @@ def test_a_request_goes_to_the_partner_and_its_outcome_comes_back(
         f"{link.group(1)}/outcome",
         data={
             "csrf_token": partner_token,
-            "disposition": "behavioral_health_line",
-            "referral": "BHR crisis stabilization",
-            "note": "Talked with him, he agreed to go",
+            "outcome-disposition": "behavioral_health_line",
+            "outcome-referral": "BHR crisis stabilization",
+            "outcome-note": "Talked with him, he agreed to go",
         },
     )
     assert sent.status_code == 302
@@ -146,7 +146,7 @@ def test_a_request_goes_to_the_partner_and_its_outcome_comes_back(
     assert "Talked with him, he agreed to go" in panel
     accepted = dispatcher.post(
         f"/console/requests/{reference}/hand-off/accept",
-        data={"csrf_token": token, "cad_number": "CAD-9", "text_texter": "no"},
+        data={"csrf_token": token, "accept-cad_number": "CAD-9", "accept-text_texter": "no"},
     )
     assert accepted.status_code == 302
     with migrated_app.app_context():
@@ -284,7 +284,7 @@ def test_a_partner_reads_the_plan_only_while_the_work_lasts(
     )
     assert link
     partner_token = csrf_token(bhr, link.group(1))
-    bhr.post(f"{link.group(1)}/outcome", data={"csrf_token": partner_token, "disposition": "other"})
+    bhr.post(f"{link.group(1)}/outcome", data={"csrf_token": partner_token, "outcome-disposition": "other"})
     dispatcher.post(
         f"/console/requests/{reference}/hand-off/accept", data={"csrf_token": token, "text_texter": "no"}
     )

@@ -12,7 +12,7 @@ from portal import audit
 from portal.console import audit_action, bp, find_request, requires
 from portal.console.forms import AcceptOutcomeForm, ButtonForm, HandOffForm, NoteForm, PartnerOutcomeForm
 from portal.database import utcnow
-from portal.dispatch import display, family_texts, follow_ups, handoffs, requests
+from portal.dispatch import alerts, display, family_texts, follow_ups, handoffs, requests
 from portal.dispatch.handoffs import HandOff
 from portal.dispatch.models import CitRequest
 from portal.extensions import db
@@ -31,7 +31,9 @@ def handoff_context(item: CitRequest) -> dict[str, object]:
     return {
         "handoff": handoffs.current_handoff(item),
         "handoff_form": form,
-        "accept_form": AcceptOutcomeForm(formdata=None),
+        # Prefixed: the request page's close form has fields of the same names, and a
+        # label must tick its own form's radio button.
+        "accept_form": AcceptOutcomeForm(formdata=None, prefix="accept"),
     }
 
 
@@ -67,6 +69,7 @@ def handoff_panel(reference: str) -> ResponseReturnValue:
         "console/_handoff.html",
         item=item,
         disposition_words=display.disposition_words,
+        opted_out=alerts.texter_opted_out(item),
         **handoff_context(item),
     )
 
@@ -76,7 +79,7 @@ def handoff_panel(reference: str) -> ResponseReturnValue:
 def accept_handoff(reference: str) -> ResponseReturnValue:
     item = find_request(reference)
     handoff = handoffs.current_handoff(item)
-    form = AcceptOutcomeForm()
+    form = AcceptOutcomeForm(prefix="accept")
     if handoff is None or not form.validate_on_submit():
         flash(_("There is no partner's outcome to accept."), "error")
         return redirect(url_for("console.request_page", reference=item.reference, _anchor="hand-off"))
@@ -145,7 +148,7 @@ def render_handoff(
 
 
 def outcome_form_for(**options: object) -> PartnerOutcomeForm:
-    form = PartnerOutcomeForm(**options)
+    form = PartnerOutcomeForm(prefix="outcome", **options)  # its note is not the note form's
     facilities = current_app.extensions["agency"].facilities
     form.referral.choices = [
         ("", _("Not taken or referred anywhere")),

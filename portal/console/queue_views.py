@@ -163,7 +163,7 @@ def add_note(reference: str) -> ResponseReturnValue:
         done = False
     if not done:
         flash(_("Write a note first."), "error")
-    return changed(item, "request.note", done=done, anchor=None if done else "note")
+    return changed(item, "request.note", done=done, anchor=None if done else "add-note")
 
 
 @bp.post("/requests/<reference>/reply")

@@ -306,8 +306,10 @@ def the_hand_off(
 
         # The outcome form, at a desk and on a phone.
         outcome = team.locator("#outcome")
-        expect(outcome.locator("select[name=disposition]")).to_have_value("")  # nothing chosen for them
-        assert outcome.locator("select[name=referral] option").all_inner_texts() == REFERRAL_CHOICES
+        expect(outcome.locator("select[name=outcome-disposition]")).to_have_value(
+            ""
+        )  # nothing chosen for them
+        assert outcome.locator("select[name=outcome-referral] option").all_inner_texts() == REFERRAL_CHOICES
         check(team, "partner's request page at 1280")
         shot(team, "handoff_partner_request_1280.png")
         team.set_viewport_size(PHONE)
@@ -321,9 +323,9 @@ def the_hand_off(
         team.reload()
 
         # The outcome: the team went; she stays home with a referral to BJC.
-        outcome.locator("select[name=disposition]").select_option(label="Co-responder team")
-        outcome.locator("select[name=referral]").select_option(label="BJC Behavioral Health")
-        outcome.locator("textarea[name=note]").fill(NOTE)
+        outcome.locator("select[name=outcome-disposition]").select_option(label="Co-responder team")
+        outcome.locator("select[name=outcome-referral]").select_option(label="BJC Behavioral Health")
+        outcome.locator("textarea[name=outcome-note]").fill(NOTE)
         outcome.locator("button:has-text('Send the outcome')").click()
         expect(team.locator("main")).to_contain_text("Outcome sent to 911 dispatch.")
         expect(team.locator("main")).to_contain_text("Co-responder team: BJC Behavioral Health.")
@@ -343,7 +345,7 @@ def the_hand_off(
         shot(desk, "handoff_outcome_1280.png")
 
         # Accepted: the request closes with the partner's outcome.
-        accept.locator("input[name=cad_number]").fill("26-004417")
+        accept.locator("input[name=accept-cad_number]").fill("26-004417")
         accept.locator("button:has-text('Accept the outcome and close the request')").click()
         expect(desk.locator("main")).to_contain_text("is closed")
         facts = desk.locator(".portal-request__facts")
