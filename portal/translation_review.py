@@ -56,6 +56,7 @@ TEXT_MESSAGE_FILES = (
     "portal/dispatch/texts.py",
     "portal/plans/lifecycle.py",  # the renewal reminder
     "portal/plans/services.py",  # "the plan is deleted", to the filer
+    "portal/dispatch/family_texts.py",  # to the family: the plan was opened, the request closed
 )
 # The other plan modules mix texts with page messages; a text there says so in its
 # translator note, or has a one-time code or a link in it (pages never spell out a URL).
@@ -63,7 +64,7 @@ TEXT_NOTE = re.compile(r"\bSMS\b|text message", re.IGNORECASE)
 TEXT_SLOTS = ("{code}", "%(url)s")
 # Plan texts go out from the notices number, and the outbox puts the campaign's name in
 # front of every one of those (portal/messaging/outbox.py): it counts towards the limit.
-NOTICES_FILES = ("portal/plans/",)
+NOTICES_FILES = ("portal/plans/", "portal/dispatch/family_texts.py")
 
 # Where each place in the code shows its strings: (location prefix, screen, page rule).
 # A rule of None: no page to show (a text message, or a screen that needs a sign-in).
