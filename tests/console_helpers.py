@@ -62,3 +62,15 @@ def signed_in_dispatcher(app: Flask, email: str = "dee@example.org") -> FlaskCli
     secret = make_user(app, email, "dispatcher")
     assert sign_in(app, client, email, secret).status_code == 302
     return client
+
+
+def typed_in_request(dispatcher: FlaskClient, callback: str, location: str = "4500 Lindell Blvd") -> str:
+    """A 911 voice call typed in through the console's form; returns its reference. Its
+    callback number finds the plan that phone is on."""
+    token = csrf_token(dispatcher, "/console/requests/new")
+    created = dispatcher.post(
+        "/console/requests/new",
+        data={"csrf_token": token, "location": location, "callback": callback, "language": "en"},
+    )
+    assert created.status_code == 302, created.get_data(as_text=True)[:300]
+    return str(created.headers["Location"].rsplit("/", 1)[1])

@@ -16,7 +16,7 @@ from sqlalchemy import select
 from portal.audit import AuditEvent
 from portal.dispatch.models import CitRequest
 from portal.extensions import db
-from tests.console_helpers import PASSWORD, csrf_token, sign_in, signed_in_dispatcher
+from tests.console_helpers import PASSWORD, csrf_token, sign_in, signed_in_dispatcher, typed_in_request
 from tests.registry_helpers import Registrant
 
 FAMILY_PHONE = "(314) 555-0100"
@@ -68,21 +68,6 @@ def partner_account(app: Flask, email: str, partner_key: str) -> FlaskClient:
     return client
 
 
-def typed_in_request(dispatcher: FlaskClient) -> str:
-    token = csrf_token(dispatcher, "/console/requests/new")
-    created = dispatcher.post(
-        "/console/requests/new",
-        data={
-            "csrf_token": token,
-            "location": "4500 Lindell Blvd",
-            "callback": FAMILY_PHONE,
-            "language": "en",
-        },
-    )
-    assert created.status_code == 302
-    return created.headers["Location"].rsplit("/", 1)[1]
-
-
 def offered(dispatcher: FlaskClient, reference: str) -> dict[str, str]:
     page = dispatcher.get(f"/console/requests/{reference}").get_data(as_text=True)
     section = page[page.index('id="hand-off"') :]
@@ -93,7 +78,7 @@ def test_a_request_goes_to_the_partner_and_its_outcome_comes_back(
     migrated_app: Flask, family: Registrant, dispatcher: FlaskClient
 ) -> None:
     bhr = partner_account(migrated_app, "ana@bhr.example.org", "bhr")
-    reference = typed_in_request(dispatcher)
+    reference = typed_in_request(dispatcher, FAMILY_PHONE)
     with time_machine.travel(NOON, tick=True):
         at_noon = signed_in_dispatcher(migrated_app, "noon@example.org")
         assert set(offered(at_noon, reference)) == {
@@ -181,7 +166,7 @@ def test_a_partner_sees_only_what_was_handed_to_it(
 ) -> None:
     bhr = partner_account(migrated_app, "ana@bhr.example.org", "bhr")
     team = partner_account(migrated_app, "cal@team.example.org", "co-responder")
-    reference = typed_in_request(dispatcher)
+    reference = typed_in_request(dispatcher, FAMILY_PHONE)
     with time_machine.travel(NOON, tick=True):
         at_noon = signed_in_dispatcher(migrated_app, "noon@example.org")
         choices = offered(at_noon, reference)
@@ -242,7 +227,7 @@ def test_a_follow_up_reaches_the_peer_partner_when_the_plan_consents(
         plan = db.session.scalars(select(CrisisPlan)).one()
         plan.follow_up_consent = True  # chosen on the plan's consent step
         db.session.commit()
-    reference = typed_in_request(dispatcher)
+    reference = typed_in_request(dispatcher, FAMILY_PHONE)
     token = csrf_token(dispatcher, f"/console/requests/{reference}")
     closed = dispatcher.post(
         f"/console/requests/{reference}/close",
@@ -272,7 +257,7 @@ def test_a_partner_reads_the_plan_only_while_the_work_lasts(
     from datetime import timedelta
 
     bhr = partner_account(migrated_app, "ana@bhr.example.org", "bhr")
-    reference = typed_in_request(dispatcher)
+    reference = typed_in_request(dispatcher, FAMILY_PHONE)
     choices = offered(dispatcher, reference)
     token = csrf_token(dispatcher, f"/console/requests/{reference}")
     dispatcher.post(

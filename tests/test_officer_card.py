@@ -17,7 +17,7 @@ from portal.audit import AuditEvent
 from portal.extensions import db
 from portal.messaging.outbox import OutboundMessage
 from portal.plans.models import CrisisPlan
-from tests.console_helpers import csrf_token, make_user, sign_in, signed_in_dispatcher
+from tests.console_helpers import csrf_token, make_user, sign_in, signed_in_dispatcher, typed_in_request
 from tests.registry_helpers import Registrant
 
 FAMILY_PHONE = "(314) 555-0100"
@@ -51,22 +51,6 @@ def register(admin: FlaskClient, label: str, number: str) -> tuple[int, str]:
     return response.status_code, response.get_data(as_text=True)
 
 
-def typed_in_request(dispatcher: FlaskClient) -> str:
-    """A 911 voice call from the family's phone, typed in: it finds the plan."""
-    token = csrf_token(dispatcher, "/console/requests/new")
-    created = dispatcher.post(
-        "/console/requests/new",
-        data={
-            "csrf_token": token,
-            "location": "4500 Lindell Blvd",
-            "callback": FAMILY_PHONE,
-            "language": "en",
-        },
-    )
-    assert created.status_code == 302
-    return created.headers["Location"].rsplit("/", 1)[1]
-
-
 def send_card(dispatcher: FlaskClient, reference: str, how: str = "text") -> str:
     page = dispatcher.get(f"/console/requests/{reference}").get_data(as_text=True)
     assert "Officer card" in page
@@ -97,7 +81,7 @@ def test_a_card_is_texted_opens_on_one_phone_and_dies_with_the_request(
     migrated_app: Flask, family: Registrant, admin: FlaskClient, dispatcher: FlaskClient
 ) -> None:
     assert register(admin, "Unit 3142", "314 555 0142")[0] == 302
-    reference = typed_in_request(dispatcher)
+    reference = typed_in_request(dispatcher, FAMILY_PHONE)
     assert "is being texted to Unit 3142" in send_card(dispatcher, reference)
     link = texted_link(migrated_app)
 
@@ -136,7 +120,7 @@ def test_a_card_expires_after_60_minutes_and_can_be_withdrawn(
     migrated_app: Flask, family: Registrant, admin: FlaskClient, dispatcher: FlaskClient
 ) -> None:
     register(admin, "Unit 3142", UNIT_PHONE)
-    reference = typed_in_request(dispatcher)
+    reference = typed_in_request(dispatcher, FAMILY_PHONE)
     page = send_card(dispatcher, reference, how="qr")
     assert 'alt="QR code of the officer card link"' in page
     with migrated_app.app_context():
@@ -170,7 +154,7 @@ def test_cards_go_only_to_registered_responders(
     assert status == 400
     assert "Add the area code, like (314) 555-0100." in page
     assert 'value="Unit 3142"' in page  # what was typed stays
-    reference = typed_in_request(dispatcher)
+    reference = typed_in_request(dispatcher, FAMILY_PHONE)
     page = dispatcher.get(f"/console/requests/{reference}").get_data(as_text=True)
     assert "No responder phones are registered" in page
     with migrated_app.app_context():

@@ -8,16 +8,15 @@ from flask import abort, flash, g, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from portal import audit
 from portal.console import audit_action, bp, requires
 from portal.console.forms import ButtonForm, FollowUpForm
+from portal.console.handoff_views import open_plan_for_partner
 from portal.database import utcnow
-from portal.dispatch import family_texts, follow_ups, handoffs
+from portal.dispatch import follow_ups
 from portal.dispatch.follow_ups import FollowUp
 from portal.extensions import db
 from portal.i18n import BY_CODE
 from portal.phones import for_display
-from portal.plans.brief import brief
 from portal.plans.models import CrisisPlan
 
 
@@ -59,20 +58,11 @@ def follow_up_plan(follow_up_id: int) -> ResponseReturnValue:
         abort(404)
     if follow_up.done_at is not None:  # the call is made: the plan is no longer the partner's to read
         abort(403)
-    reason = f"Follow-up {item.reference}"
-    audit_action(
-        audit.PLAN_VIEW, plan_reference=plan.reference, request_reference=item.reference, reason=reason
-    )
-    family_texts.plan_opened(plan, viewer_kind="partner", request=item)
-    db.session.commit()
-    back = url_for("console.partner_follow_up", follow_up_id=follow_up.id)
-    return render_template(
-        "console/partner_plan.html",
-        back=back,
-        item=item,
-        reason=reason,
-        referrals=handoffs.past_referrals(plan.id),
-        **brief(plan, utcnow()),
+    return open_plan_for_partner(
+        plan,
+        item,
+        f"Follow-up {item.reference}",
+        url_for("console.partner_follow_up", follow_up_id=follow_up.id),
     )
 
 

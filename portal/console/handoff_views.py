@@ -203,13 +203,19 @@ def partner_plan(handoff_id: int) -> ResponseReturnValue:
     # closed request still counts as a reason (portal.dispatch.requests.LINKED_FOR).
     if handoff.accepted_at is not None and utcnow() - handoff.accepted_at > requests.LINKED_FOR:
         abort(403)
-    reason = f"Hand-off {item.reference}"
+    return open_plan_for_partner(
+        plan, item, f"Hand-off {item.reference}", url_for("console.partner_handoff", handoff_id=handoff.id)
+    )
+
+
+def open_plan_for_partner(plan: CrisisPlan, item: CitRequest, reason: str, back: str) -> str:
+    """A partner reads the plan of a request it works: audited with the reason (which the
+    family's access log shows), the family told if they chose it, past referrals shown."""
     audit_action(
         audit.PLAN_VIEW, plan_reference=plan.reference, request_reference=item.reference, reason=reason
     )
     family_texts.plan_opened(plan, viewer_kind="partner", request=item)
     db.session.commit()
-    back = url_for("console.partner_handoff", handoff_id=handoff.id)
     return render_template(
         "console/partner_plan.html",
         back=back,

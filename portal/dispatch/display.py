@@ -27,6 +27,8 @@ PURPOSES = {
     "supervisor_alert": _l("Alert to a supervisor (not acknowledged in time)"),
     "texter_reply": _l("Text to the texter"),
     "officer_card": _l("Officer card to a responding officer"),
+    "family_plan_opened": _l("Text to the family: their plan was opened"),
+    "family_request_closed": _l("Text to the family: the request is closed"),
 }
 
 # How far a text got (Twilio's statuses, OutboundMessage.status).
