@@ -185,7 +185,8 @@ def run_chaos(tmp_path: Path, *, postgres_url: str | None = None) -> None:
     print(
         f"\n{len(answered)} texts answered 200, {unanswered} not answered (servers killed or locked), "
         f"{WORKER_KILLS} worker and {WEB_KILLS} web kills; lost {len(lost)}, without alerts "
-        f"{len(without_alert)}, later than {WITHIN:.0f} s {len(late)}; slowest alert {delays[-1]:.1f} s"
+        f"{len(without_alert)}, later than {WITHIN:.0f} s {len(late)}; slowest alert "
+        + (f"{delays[-1]:.1f} s" if delays else "none (no alert at all)")
     )
     # Unanswered texts go to Twilio's fallback URL ("call 911"), so they are not lost; this
     # only keeps the test meaningful. Each kill leaves a server restarting for seconds,
