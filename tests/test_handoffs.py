@@ -74,6 +74,25 @@ def offered(dispatcher: FlaskClient, reference: str) -> dict[str, str]:
     return {name: value for value, name in re.findall(r'<option value="(\d+)">([^<]+)</option>', section)}
 
 
+def hand_to(dispatcher: FlaskClient, reference: str, partner: str) -> None:
+    """Hand the request over from its page, choosing the partner by the name shown."""
+    choices = offered(dispatcher, reference)
+    token = csrf_token(dispatcher, f"/console/requests/{reference}")
+    handed = dispatcher.post(
+        f"/console/requests/{reference}/hand-off", data={"csrf_token": token, "partner": choices[partner]}
+    )
+    assert handed.status_code == 302
+
+
+def handoff_link(partner: FlaskClient) -> str:
+    """The newest hand-off in the partner's queue, as its page's path."""
+    found = re.search(
+        r'href="(/console/partner/handoffs/\d+)"', partner.get("/console/partner/rows").get_data(as_text=True)
+    )
+    assert found, "nothing in the partner's queue"
+    return found.group(1)
+
+
 def test_a_request_goes_to_the_partner_and_its_outcome_comes_back(
     migrated_app: Flask, family: Registrant, dispatcher: FlaskClient
 ) -> None:
@@ -169,20 +188,12 @@ def test_a_partner_sees_only_what_was_handed_to_it(
     reference = typed_in_request(dispatcher, FAMILY_PHONE)
     with time_machine.travel(NOON, tick=True):
         at_noon = signed_in_dispatcher(migrated_app, "noon@example.org")
-        choices = offered(at_noon, reference)
-        token = csrf_token(at_noon, f"/console/requests/{reference}")
-        at_noon.post(
-            f"/console/requests/{reference}/hand-off",
-            data={"csrf_token": token, "partner": choices["Co-responder team (officer and clinician)"]},
-        )
-    link = re.search(
-        r'href="(/console/partner/handoffs/\d+)"', team.get("/console/partner/rows").get_data(as_text=True)
-    )
-    assert link
+        hand_to(at_noon, reference, "Co-responder team (officer and clinician)")
+    link = handoff_link(team)
     assert reference not in bhr.get("/console/partner/rows").get_data(as_text=True)
-    assert bhr.get(link.group(1)).status_code == 404
+    assert bhr.get(link).status_code == 404
     bhr_token = csrf_token(bhr, "/console/partner")
-    assert bhr.post(f"{link.group(1)}/plan", data={"csrf_token": bhr_token}).status_code == 404
+    assert bhr.post(f"{link}/plan", data={"csrf_token": bhr_token}).status_code == 404
     # The dispatcher's pages are not the partner's.
     for path in (
         "/console/",
@@ -258,25 +269,16 @@ def test_a_partner_reads_the_plan_only_while_the_work_lasts(
 
     bhr = partner_account(migrated_app, "ana@bhr.example.org", "bhr")
     reference = typed_in_request(dispatcher, FAMILY_PHONE)
-    choices = offered(dispatcher, reference)
+    hand_to(dispatcher, reference, "Behavioral Health Response (BHR)")
     token = csrf_token(dispatcher, f"/console/requests/{reference}")
-    dispatcher.post(
-        f"/console/requests/{reference}/hand-off",
-        data={"csrf_token": token, "partner": choices["Behavioral Health Response (BHR)"]},
-    )
-    link = re.search(
-        r'href="(/console/partner/handoffs/\d+)"', bhr.get("/console/partner/rows").get_data(as_text=True)
-    )
-    assert link
-    partner_token = csrf_token(bhr, link.group(1))
-    bhr.post(f"{link.group(1)}/outcome", data={"csrf_token": partner_token, "outcome-disposition": "other"})
+    link = handoff_link(bhr)
+    partner_token = csrf_token(bhr, link)
+    bhr.post(f"{link}/outcome", data={"csrf_token": partner_token, "outcome-disposition": "other"})
     dispatcher.post(
         f"/console/requests/{reference}/hand-off/accept", data={"csrf_token": token, "text_texter": "no"}
     )
-    assert (
-        bhr.post(f"{link.group(1)}/plan", data={"csrf_token": partner_token}).status_code == 200
-    )  # same evening
+    assert bhr.post(f"{link}/plan", data={"csrf_token": partner_token}).status_code == 200  # same evening
     with time_machine.travel(datetime.now(UTC) + timedelta(hours=12, minutes=5), tick=True):
         later = partner_account(migrated_app, "bo@bhr.example.org", "bhr")
-        later_token = csrf_token(later, link.group(1))
-        assert later.post(f"{link.group(1)}/plan", data={"csrf_token": later_token}).status_code == 403
+        later_token = csrf_token(later, link)
+        assert later.post(f"{link}/plan", data={"csrf_token": later_token}).status_code == 403

@@ -24,13 +24,18 @@ from portal.plans.models import CrisisPlan
 # Dispatcher's side ------------------------------------------------------------------
 
 
+def handoff_form(**options: object) -> HandOffForm:
+    """The partners taking hand-offs now (on shift), to choose from."""
+    form = HandOffForm(**options)
+    form.partner.choices = [(partner.id, partner.name) for partner in handoffs.offered_partners()]
+    return form
+
+
 def handoff_context(item: CitRequest) -> dict[str, object]:
     """What the request page's hand-off panel shows (polled every 2 seconds)."""
-    form = HandOffForm(formdata=None)
-    form.partner.choices = [(partner.id, partner.name) for partner in handoffs.offered_partners()]
     return {
         "handoff": handoffs.current_handoff(item),
-        "handoff_form": form,
+        "handoff_form": handoff_form(formdata=None),
         # Prefixed: the request page's close form has fields of the same names, and a
         # label must tick its own form's radio button.
         "accept_form": AcceptOutcomeForm(formdata=None, prefix="accept"),
@@ -41,8 +46,7 @@ def handoff_context(item: CitRequest) -> dict[str, object]:
 @requires("dispatcher")
 def hand_off(reference: str) -> ResponseReturnValue:
     item = find_request(reference)
-    form = HandOffForm()
-    form.partner.choices = [(partner.id, partner.name) for partner in handoffs.offered_partners()]
+    form = handoff_form()
     if not form.validate_on_submit():
         flash(_("Choose a partner that is taking hand-offs now."), "error")
     else:

@@ -72,10 +72,9 @@ def brief(token: str) -> Response:
     if refusal is not None:
         audit_opening(link, refusal)
         return private(make_response(render_template("responders/refused.html", refusal=refusal), 410))
-    audit_opening(link, "ok")
-    if link.purpose == "officer_card":
+    if link.purpose == "officer_card":  # in the opening's transaction
         family_texts.plan_opened(link.plan, viewer_kind="officer", request=link.cit_request)
-        db.session.commit()
+    audit_opening(link, "ok")
     page = render_template(
         "responders/card.html",
         link=link,
