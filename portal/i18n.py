@@ -179,6 +179,7 @@ def init_app(app: Flask) -> None:
     app.jinja_env.filters["written_in"] = written_in
     app.jinja_env.filters["whole_number"] = whole_number
     app.jinja_env.filters["isolated"] = isolated
+    app.jinja_env.filters["language_name"] = language_name
     # Every time a person reads, in the agency's time zone (portal/times.py). Flask-Babel's
     # own date filters give way to the same helpers, so no page can show a UTC time.
     app.jinja_env.filters["localtime"] = app.jinja_env.filters["datetimeformat"] = times.local_datetime

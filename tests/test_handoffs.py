@@ -282,3 +282,34 @@ def test_a_partner_reads_the_plan_only_while_the_work_lasts(
         later = partner_account(migrated_app, "bo@bhr.example.org", "bhr")
         later_token = csrf_token(later, link)
         assert later.post(f"{link}/plan", data={"csrf_token": later_token}).status_code == 403
+
+
+def test_a_cad_number_too_long_to_accept_is_said_and_kept(
+    migrated_app: Flask, family: Registrant, dispatcher: FlaskClient
+) -> None:
+    """A CAD number pasted with too much in it: the request stays open, the page says what
+    is wrong beside the field, and what was typed is still there to correct."""
+    bhr = partner_account(migrated_app, "long.cad@bhr.example.org", "bhr")
+    reference = typed_in_request(dispatcher, FAMILY_PHONE)
+    hand_to(dispatcher, reference, "Behavioral Health Response (BHR)")
+    link = handoff_link(bhr)
+    sent = bhr.post(
+        f"{link}/outcome",
+        data={"csrf_token": csrf_token(bhr, link), "outcome-disposition": "behavioral_health_line"},
+    )
+    assert sent.status_code == 302
+    pasted = "26-004417 (copied from the CAD screen with the call notes after it)"
+    token = csrf_token(dispatcher, f"/console/requests/{reference}")
+    refused = dispatcher.post(
+        f"/console/requests/{reference}/hand-off/accept",
+        data={"csrf_token": token, "accept-cad_number": pasted, "accept-text_texter": "no"},
+        follow_redirects=True,
+    )
+    page = refused.get_data(as_text=True)
+    assert "There is no partner" not in page
+    panel = page[page.index('id="hand-off"') :]
+    assert f'value="{pasted}"' in panel
+    assert "40 characters" in panel  # beside the field
+    with migrated_app.app_context():
+        item = db.session.scalars(select(CitRequest).where(CitRequest.reference == reference)).one()
+        assert item.status != "closed"

@@ -10,9 +10,10 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
+from markupsafe import Markup
 
 from portal.database import utcnow
-from portal.dispatch import requests
+from portal.dispatch import display, requests
 from portal.dispatch.models import CitRequest
 from portal.extensions import db
 
@@ -24,6 +25,11 @@ OPEN_ENDPOINTS = frozenset(
 )
 REQUIRED_ROLE: dict[str, str] = {}
 View = TypeVar("View", bound=Callable[..., Any])
+
+
+@bp.app_template_filter("who")
+def _who(actor_name: str | None) -> Markup:
+    return display.who_words(actor_name)
 
 
 def requires(role: str) -> Callable[[View], View]:

@@ -4,7 +4,7 @@ acknowledge it, open its plan (recorded), add notes and record the outcome."""
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, g, redirect, render_template, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
@@ -13,6 +13,7 @@ from portal.console import audit_action, bp, find_request, requires
 from portal.console.forms import AcceptOutcomeForm, ButtonForm, HandOffForm, NoteForm, PartnerOutcomeForm
 from portal.database import utcnow
 from portal.dispatch import alerts, display, family_texts, follow_ups, handoffs, requests
+from portal.dispatch import queue as dispatch_queue
 from portal.dispatch.handoffs import HandOff
 from portal.dispatch.models import CitRequest
 from portal.extensions import db
@@ -31,14 +32,25 @@ def handoff_form(**options: object) -> HandOffForm:
     return form
 
 
-def handoff_context(item: CitRequest) -> dict[str, object]:
-    """What the request page's hand-off panel shows (polled every 2 seconds)."""
+# A refused acceptance comes back with what was typed (in the signed session, like a
+# refused close), so a CAD number is never typed twice.
+ACCEPT_DRAFT = "accept_draft"
+
+
+def handoff_context(item: CitRequest, *, with_draft: bool = False) -> dict[str, object]:
+    """What the request page's hand-off panel shows (polled every 2 seconds); the whole
+    page (`with_draft`) also brings back a refused acceptance as it was typed."""
+    # Prefixed: the request page's close form has fields of the same names, and a label
+    # must tick its own form's radio button.
+    accept_form = AcceptOutcomeForm(formdata=None, prefix="accept")
+    draft = session.pop(ACCEPT_DRAFT, None) if with_draft else None
+    if isinstance(draft, dict) and draft.get("reference") == item.reference:
+        accept_form = AcceptOutcomeForm(formdata=None, prefix="accept", data=draft.get("data") or {})
+        accept_form.cad_number.errors = list(draft.get("errors") or [])
     return {
         "handoff": handoffs.current_handoff(item),
         "handoff_form": handoff_form(formdata=None),
-        # Prefixed: the request page's close form has fields of the same names, and a
-        # label must tick its own form's radio button.
-        "accept_form": AcceptOutcomeForm(formdata=None, prefix="accept"),
+        "accept_form": accept_form,
     }
 
 
@@ -74,6 +86,7 @@ def handoff_panel(reference: str) -> ResponseReturnValue:
         item=item,
         disposition_words=display.disposition_words,
         opted_out=alerts.texter_opted_out(item),
+        polled=True,
         **handoff_context(item),
     )
 
@@ -84,8 +97,24 @@ def accept_handoff(reference: str) -> ResponseReturnValue:
     item = find_request(reference)
     handoff = handoffs.current_handoff(item)
     form = AcceptOutcomeForm(prefix="accept")
-    if handoff is None or not form.validate_on_submit():
+    if handoff is None or handoff.state != "outcome":
         flash(_("There is no partner's outcome to accept."), "error")
+        return redirect(url_for("console.request_page", reference=item.reference, _anchor="hand-off"))
+    if not form.validate_on_submit():
+        flash(
+            form.cad_number.errors[0]
+            if form.cad_number.errors
+            else _("The request could not be closed: try again."),
+            "error",
+        )
+        session[ACCEPT_DRAFT] = {
+            "reference": item.reference,
+            "data": {
+                "cad_number": (form.cad_number.data or "")[:200],
+                "text_texter": form.text_texter.data if form.text_texter.data in ("yes", "no") else "yes",
+            },
+            "errors": [str(error) for error in form.cad_number.errors],
+        }
         return redirect(url_for("console.request_page", reference=item.reference, _anchor="hand-off"))
     done = handoffs.accept_outcome(
         handoff,
@@ -115,8 +144,15 @@ def own_handoff(handoff_id: int) -> HandOff:
 
 def partner_rows_context() -> dict[str, object]:
     partner_id = g.console_user.partner_id
+    handed = handoffs.partner_handoffs(partner_id)
+    waiting = [handoff for handoff in handed if handoff.state == "waiting"]
     return {
-        "handed": handoffs.partner_handoffs(partner_id),
+        "handed": handed,
+        # As on the dispatchers' queue: the count in the tab's title, a sound when new.
+        "waiting": len(waiting),
+        "newest": max((handoff.id for handoff in waiting), default=0),
+        "summary": dispatch_queue.summary(len(handed), len(waiting), 0),
+        "title_prefix": dispatch_queue.title_prefix(len(waiting), 0),
         "follow_ups": follow_ups.open_follow_ups(partner_id),
         "now": utcnow(),
     }

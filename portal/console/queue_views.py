@@ -17,7 +17,7 @@ from portal.dispatch import queue as dispatch_queue
 from portal.dispatch.models import CitRequest
 from portal.dispatch.requests import RequestClosed
 from portal.extensions import db
-from portal.i18n import BY_CODE, LANGUAGES, current_language
+from portal.i18n import BY_CODE, LANGUAGES, current_language, language_name
 from portal.messaging.outbox import OutboundMessage
 from portal.phones import InvalidPhone, for_display
 
@@ -46,7 +46,6 @@ def queue_context() -> dict[str, object]:
         # For the sound: a new request nobody has, or a texter's new text.
         "newest": max((row.request.id for row in not_acknowledged), default=0),
         "newest_text": max((row.unread_text or 0 for row in rows), default=0),
-        "languages": BY_CODE,
     }
 
 
@@ -104,7 +103,7 @@ def render_request(
         now=utcnow(),
         card_form=card_form(formdata=None),
         live_cards=plan_links.live_links(cit_request=item),
-        **handoff_context(item),
+        **handoff_context(item, with_draft=True),
     )
 
 
@@ -225,7 +224,7 @@ def close(reference: str) -> ResponseReturnValue:
 def new_request() -> ResponseReturnValue:
     """A request typed in for a 911 voice call, so every CIT request is counted here."""
     form = ManualRequestForm()
-    form.language.choices = [(language.code, language.english_name) for language in LANGUAGES]
+    form.language.choices = [(language.code, language_name(language.code)) for language in LANGUAGES]
     if form.validate_on_submit():
         try:
             item = requests.open_by_hand(

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from portal.messaging.outbox import OutboundMessage
 
@@ -87,3 +88,28 @@ def delivery_words(message: OutboundMessage) -> str:
             return str(explained)
         return str(_("%(status)s (error %(code)s)", status=words, code=message.error_code))
     return words
+
+
+# Whose hand a request's steps were taken by, as the console names it: "Dispatcher
+# dee@example.org" (ConsoleUser.display_name), "Partner cal@bhr.example.org (Behavioral
+# Health Response (BHR))", "CIT text line", "System County CAD".
+ROLES = {
+    "Dispatcher": _l("Dispatcher"),
+    "Supervisor": _l("Supervisor"),
+    "Admin": _l("Admin"),
+    "Partner": _l("Partner"),
+}
+
+
+def who_words(actor_name: str | None) -> Markup:
+    """Who did it, in the reader's language: the role translated, the account or system
+    set apart (<bdi>), so an address or a partner's name in brackets stays whole and in
+    order inside an Arabic sentence."""
+    if not actor_name:
+        return Markup("")
+    if actor_name == "CIT text line":
+        return Markup("{}").format(_("CIT text line"))
+    role, _space, name = actor_name.partition(" ")
+    if role in ROLES and name:
+        return Markup("{} <bdi>{}</bdi>").format(ROLES[role], name)
+    return Markup("<bdi>{}</bdi>").format(actor_name)

@@ -8,6 +8,16 @@
     if (token) { event.detail.headers["X-CSRFToken"] = token.content; }
   });
 
+  // A polled panel (the request page's hand-off) is swapped only when what it shows has
+  // changed (its data-version): an answer like the last would wipe what is being typed.
+  document.addEventListener("htmx:beforeSwap", function (event) {
+    var shown = event.detail.target.querySelector("[data-version]");
+    if (!shown || event.detail.xhr.status !== 200) { return; }
+    var answer = new DOMParser().parseFromString(event.detail.serverResponse, "text/html");
+    var fresh = answer.querySelector("[data-version]");
+    if (fresh && fresh.dataset.version === shown.dataset.version) { event.detail.shouldSwap = false; }
+  });
+
   var poller = document.getElementById("queue-poller");
   if (!poller) { return; }
 
