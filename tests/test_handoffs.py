@@ -192,6 +192,8 @@ def test_a_partner_sees_only_what_was_handed_to_it(
     link = handoff_link(team)
     assert reference not in bhr.get("/console/partner/rows").get_data(as_text=True)
     assert bhr.get(link).status_code == 404
+    assert bhr.get(f"{link}/thread").status_code == 404  # nor its messages
+    assert team.get(f"{link}/thread").status_code == 200
     bhr_token = csrf_token(bhr, "/console/partner")
     assert bhr.post(f"{link}/plan", data={"csrf_token": bhr_token}).status_code == 404
     # The dispatcher's pages are not the partner's.
@@ -199,6 +201,7 @@ def test_a_partner_sees_only_what_was_handed_to_it(
         "/console/",
         "/console/queue/rows",
         f"/console/requests/{reference}",
+        f"/console/requests/{reference}/thread",
         "/console/plans",
         "/console/reports",
     ):

@@ -184,6 +184,7 @@ def render_handoff(
         note_form=note_form or NoteForm(formdata=None),
         outcome_form=outcome_form or outcome_form_for(formdata=None),
         disposition_words=display.disposition_words,
+        thread_url=thread_url(handoff),
     )
 
 
@@ -212,6 +213,19 @@ def partner_acknowledge(handoff_id: int) -> ResponseReturnValue:
         audit_action("handoff.acknowledge", request_reference=handoff.cit_request.reference)
     db.session.commit()
     return redirect(url_for("console.partner_handoff", handoff_id=handoff.id))
+
+
+@bp.get("/partner/handoffs/<int:handoff_id>/thread")
+@requires("partner")
+def partner_thread(handoff_id: int) -> ResponseReturnValue:
+    """The handed request's messages alone, polled by the partner's page."""
+    handoff = own_handoff(handoff_id)
+    return render_template("console/_thread.html", item=handoff.cit_request, thread_url=thread_url(handoff))
+
+
+def thread_url(handoff: HandOff) -> str | None:
+    """Where the partner's page polls the messages from, while the hand-off is being worked."""
+    return url_for("console.partner_thread", handoff_id=handoff.id) if handoff.state != "done" else None
 
 
 @bp.post("/partner/handoffs/<int:handoff_id>/note")

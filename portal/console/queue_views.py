@@ -103,6 +103,7 @@ def render_request(
         now=utcnow(),
         card_form=card_form(formdata=None),
         live_cards=plan_links.live_links(cit_request=item),
+        thread_url=thread_url(item),
         **handoff_context(item, with_draft=True),
     )
 
@@ -116,6 +117,20 @@ def request_page(reference: str) -> ResponseReturnValue:
         requests.mark_opened(item)
         db.session.commit()
     return render_request(item)
+
+
+@bp.get("/requests/<reference>/thread")
+@requires("dispatcher")
+def request_thread(reference: str) -> ResponseReturnValue:
+    """The request's messages alone, polled by its page: a texter's new text or a
+    partner's note shows without a reload."""
+    item = find_request(reference)
+    return render_template("console/_thread.html", item=item, thread_url=thread_url(item))
+
+
+def thread_url(item: CitRequest) -> str | None:
+    """Where the request page polls its messages from; nothing more comes once it is closed."""
+    return url_for("console.request_thread", reference=item.reference) if item.status != "closed" else None
 
 
 @bp.get("/requests/<reference>/eido")

@@ -137,3 +137,46 @@ def test_the_partner_queue_counts_what_waits_in_the_title(
         )
     finally:
         context.close()
+
+
+def test_new_texts_and_notes_show_on_both_sides_without_reloading(
+    browser: Browser, live_server: str, live_app: Flask
+) -> None:
+    """While the dispatcher and the partner each have the request open, the texter texts
+    again and the partner adds a note: both appear on both pages within 3 seconds."""
+    texter = "+13145550334"
+    reference = handed_request(live_app, texter)
+    email = f"counsellor.{uuid.uuid4().hex[:8]}@bhr.example.org"
+    secret = make_user(live_app, email, "partner")
+    with live_app.app_context():
+        partner = handoffs.find_partner("bhr")
+        assert partner is not None
+        user = db.session.scalars(select(ConsoleUser).where(ConsoleUser.email == email)).one()
+        user.partner_id = partner.id
+        db.session.commit()
+    desk_context, desk_page = desk(browser, live_server, live_app)
+    team_context = browser.new_context(viewport=DESKTOP, locale="en-US")
+    team = team_context.new_page()
+    try:
+        desk_page.goto(f"{live_server}/console/requests/{reference}")
+        sign_in(team, live_server, email, secret)
+        team.locator(f"a:has-text('{reference}')").click()
+        expect(team.locator("h1")).to_have_text(f"Request {reference}")
+        desk_page.evaluate("window.samePage = true")
+        team.evaluate("window.samePage = true")
+
+        send_text(live_app.test_client(), "he just locked himself in the bathroom", sender=texter)
+        for page in (desk_page, team):
+            expect(page.locator(".portal-thread")).to_contain_text(
+                "locked himself in the bathroom", timeout=3000
+            )
+
+        team.locator("#add-note textarea").fill("Clinician on the phone with him now.")
+        team.locator("#add-note button[type=submit]").click()
+        expect(desk_page.locator(".portal-thread")).to_contain_text(
+            "Clinician on the phone with him now.", timeout=3000
+        )
+        assert desk_page.evaluate("window.samePage") is True, "the dispatcher's page was reloaded"
+    finally:
+        desk_context.close()
+        team_context.close()
