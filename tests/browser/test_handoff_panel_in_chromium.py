@@ -135,6 +135,9 @@ def test_the_partner_queue_counts_what_waits_in_the_title(
         expect(page).to_have_title(
             re.compile(rf"^\({waiting_before + 1} waiting\) Hand-offs to {re.escape(BHR)}"), timeout=3000
         )
+        # Not acknowledged: marked in gold, as on the dispatchers' queue.
+        cell = page.locator("tr", has_text="Not acknowledged").first.locator("td").first
+        assert cell.evaluate("td => getComputedStyle(td).backgroundColor") == "rgb(254, 240, 200)"
     finally:
         context.close()
 
