@@ -72,8 +72,13 @@ def run_kill_faults(tmp_path: Path, *, postgres_url: str | None = None) -> None:
     environ = text_line_environ(
         tmp_path,
         fake,
-        # A killed worker's messages are taken over 3 seconds on.
-        PORTAL_OUTBOX_LEASE="3",
+        # A killed worker's messages are taken over 8 seconds on: longer than SQLite's
+        # busy timeout (5 s) and a send, so that a worker that is not killed keeps its
+        # messages while it waits for the write lock. With 3 seconds, on a loaded
+        # machine, a worker waited 0.8 s to claim and 1.8 s to record a send, and so
+        # held the message past its lease: claimed by the other worker in that gap, it
+        # goes twice, a duplicate that no kill explains.
+        PORTAL_OUTBOX_LEASE="8",
         # No escalation or re-alert during the run: only the alerts themselves are counted.
         PORTAL_DISPATCH_TIMEOUT="3600",
         PORTAL_ACKNOWLEDGE_WITHIN="3600",

@@ -12,18 +12,22 @@ from __future__ import annotations
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from collections import Counter
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from flask import Flask
 from sqlalchemy import func, select
 
+from portal.database import utcnow
 from portal.extensions import db
-from portal.messaging.outbox import SEND_AT_ONCE, OutboundMessage
+from portal.messaging.outbox import SEND_AT_ONCE, OutboundMessage, claim_batch, renew_leases
 from tests.fake_twilio import FakeTwilio
 from tests.text_line_helpers import DISPATCH, make_text_line_app, send_text, text_line_environ
 
@@ -119,3 +123,44 @@ def run_chaos(tmp_path: Path, **overrides: str) -> None:
 @pytest.mark.slow
 def test_no_alert_lost_with_workers_killed_on_sqlite(tmp_path: Path) -> None:
     run_chaos(tmp_path)
+
+
+@pytest.mark.parametrize("step", ["claim", "renewal"])
+def test_a_lease_counts_from_when_the_worker_has_the_database(tmp_path: Path, step: str) -> None:
+    """A worker that waited for SQLite's write lock to claim (or renew) its messages
+    holds them for the whole lease from then on, not for what was left of it: a living
+    worker whose lease ran out while it waited would see another worker send its
+    messages again (a duplicate alert with no worker killed)."""
+    lease = timedelta(seconds=3)
+    fake = FakeTwilio().start()  # the settings need its URL; nothing is sent to it
+    app = make_text_line_app(tmp_path, fake, PORTAL_OUTBOX_LEASE="3")
+    fake.stop()
+    assert send_text(app.test_client(), "PIN 1 Main St").status_code == 200
+    if step == "renewal":
+        with app.app_context():
+            ids = [claimed.id for claimed in claim_batch()]
+    leased: list[int] = []
+
+    def claim_or_renew() -> None:
+        with app.app_context():
+            if step == "claim":
+                leased.extend(claimed.id for claimed in claim_batch())
+            else:
+                renew_leases(ids)
+                leased.extend(ids)
+            db.session.remove()
+
+    locker = sqlite3.connect(tmp_path / "portal.db", timeout=10)
+    locker.execute("BEGIN IMMEDIATE")  # another process writing, slowly
+    waiting = threading.Thread(target=claim_or_renew)
+    waiting.start()
+    time.sleep(1.5)  # the lock itself is the event: held for 1.5 seconds
+    released = utcnow()
+    locker.rollback()
+    locker.close()
+    waiting.join(timeout=10)
+    with app.app_context():
+        leases = db.session.scalars(select(OutboundMessage.lease_until).where(OutboundMessage.id.in_(leased)))
+        held_for = [until - released for until in leases if until is not None]
+    assert len(held_for) == len(DISPATCH)  # the alerts (the texter's reply went back in the answer)
+    assert all(held >= lease for held in held_for), f"held for {held_for} after the lock, of a {lease} lease"

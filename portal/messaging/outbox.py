@@ -11,7 +11,9 @@ thread only.
 
 Duplicates: a worker killed after Twilio accepted a message but before the SID was
 committed sends that message again when the lease runs out: at most one duplicate per
-message per such crash.
+message per such crash. The lease must outlast a wait for the database (on SQLite up to
+its busy timeout, 5 seconds) and a send: a living worker whose lease ran out while it
+waited for the write lock has its messages claimed and sent again by another.
 """
 
 from __future__ import annotations
@@ -150,6 +152,10 @@ class Claimed:
 
 def claim_batch(now: datetime | None = None) -> list[Claimed]:
     """Take a lease on up to BATCH due messages; no two workers get the same row."""
+    # On SQLite the transaction begins with BEGIN IMMEDIATE, which waits for the write
+    # lock: begun first, so that the lease counts from when this worker has the database,
+    # not from before a wait that could use up most of it.
+    db.session.connection()
     now = now or utcnow()
     due = (
         select(OutboundMessage)
@@ -234,6 +240,7 @@ def send(message: Claimed, gateway: SmsGateway, settings: Settings) -> dict[str,
 def renew_leases(ids: list[int]) -> None:
     """Keep the messages a worker still holds from being claimed by another."""
     lease = timedelta(seconds=current_app.config["PORTAL_SETTINGS"].outbox_lease)
+    db.session.connection()  # the write lock first (SQLite), as in claim_batch
     db.session.execute(
         update(OutboundMessage)
         .where(OutboundMessage.id.in_(ids), OutboundMessage.status == "queued")
