@@ -5,7 +5,7 @@ outcome; the dispatcher sees it and closes the request with it."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import time_machine
@@ -97,6 +97,7 @@ def test_a_request_goes_to_the_partner_and_its_outcome_comes_back(
     migrated_app: Flask, family: Registrant, dispatcher: FlaskClient
 ) -> None:
     bhr = partner_account(migrated_app, "ana@bhr.example.org", "bhr")
+    partner_account(migrated_app, "cal@team.example.org", "co-responder")
     reference = typed_in_request(dispatcher, FAMILY_PHONE)
     with time_machine.travel(NOON, tick=True):
         at_noon = signed_in_dispatcher(migrated_app, "noon@example.org")
@@ -316,3 +317,58 @@ def test_a_cad_number_too_long_to_accept_is_said_and_kept(
     with migrated_app.app_context():
         item = db.session.scalars(select(CitRequest).where(CitRequest.reference == reference)).one()
         assert item.status != "closed"
+
+
+def test_a_partner_with_nobody_to_take_hand_offs_is_not_offered(
+    migrated_app: Flask, dispatcher: FlaskClient
+) -> None:
+    """A hand-off to an organisation with no account set up would wait for nobody."""
+    reference = typed_in_request(dispatcher, "+13145550340")
+    with migrated_app.app_context():
+        from portal.dispatch import handoffs
+
+        handoffs.register_partners()  # as the Users page does on the way
+        db.session.commit()
+    assert "Behavioral Health Response (BHR)" not in offered(dispatcher, reference)
+    partner_account(migrated_app, "first@bhr.example.org", "bhr")
+    assert "Behavioral Health Response (BHR)" in offered(dispatcher, reference)
+
+
+def queue_row(dispatcher: FlaskClient, reference: str) -> str:
+    rows = dispatcher.get("/console/queue/rows").get_data(as_text=True)
+    start = rows.rindex("<tr", 0, rows.index(f"open-{reference}"))
+    return rows[start : rows.index("</tr>", start)]
+
+
+def test_a_hand_off_nobody_acknowledges_turns_red_on_the_dispatchers_queue(
+    migrated_app: Flask, family: Registrant
+) -> None:
+    """Handing off acknowledges the request; if the partner then does not acknowledge in
+    the minutes a request is given, the dispatchers see it on their queue, counted in the
+    tab's title. Acknowledged, it is quiet; its outcome in, the queue says so."""
+    start = datetime.now(UTC).replace(microsecond=0)
+    with time_machine.travel(start, tick=True):
+        dispatcher = signed_in_dispatcher(migrated_app, "red@example.org")
+        bhr = partner_account(migrated_app, "slow@bhr.example.org", "bhr")
+        reference = typed_in_request(dispatcher, FAMILY_PHONE)
+        hand_to(dispatcher, reference, "Behavioral Health Response (BHR)")
+        row = queue_row(dispatcher, reference)
+        assert "With Behavioral Health Response (BHR)" in row
+        assert "overdue" not in row
+    with time_machine.travel(start + timedelta(minutes=10), tick=True):
+        row = queue_row(dispatcher, reference)
+        assert "portal-queue__row--overdue" in row
+        assert "Not acknowledged by Behavioral Health Response (BHR)" in row
+        rows = dispatcher.get("/console/queue/rows").get_data(as_text=True)
+        assert re.search(r'data-title="\(1 overdue', rows)
+        link = handoff_link(bhr)
+        assert bhr.post(f"{link}/acknowledge", data={"csrf_token": csrf_token(bhr, link)}).status_code == 302
+        row = queue_row(dispatcher, reference)
+        assert "portal-queue__row--overdue" not in row
+        assert "With Behavioral Health Response (BHR)" in row
+        sent = bhr.post(
+            f"{link}/outcome",
+            data={"csrf_token": csrf_token(bhr, link), "outcome-disposition": "behavioral_health_line"},
+        )
+        assert sent.status_code == 302
+        assert "Outcome from Behavioral Health Response (BHR): accept it" in queue_row(dispatcher, reference)

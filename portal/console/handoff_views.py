@@ -7,10 +7,12 @@ from __future__ import annotations
 from flask import abort, current_app, flash, g, redirect, render_template, session, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
+from sqlalchemy import select
 
 from portal import audit
 from portal.console import audit_action, bp, find_request, requires
 from portal.console.forms import AcceptOutcomeForm, ButtonForm, HandOffForm, NoteForm, PartnerOutcomeForm
+from portal.console.models import ConsoleUser
 from portal.database import utcnow
 from portal.dispatch import alerts, display, family_texts, follow_ups, handoffs, requests
 from portal.dispatch import queue as dispatch_queue
@@ -26,9 +28,22 @@ from portal.plans.models import CrisisPlan
 
 
 def handoff_form(**options: object) -> HandOffForm:
-    """The partners taking hand-offs now (on shift), to choose from."""
+    """The partners taking hand-offs now, to choose from: on shift, and with someone to
+    take them (an account set up), or the request would wait for nobody."""
     form = HandOffForm(**options)
-    form.partner.choices = [(partner.id, partner.name) for partner in handoffs.offered_partners()]
+    staffed = set(
+        db.session.scalars(
+            select(ConsoleUser.partner_id).where(
+                ConsoleUser.partner_id.is_not(None),
+                ConsoleUser.active.is_(True),
+                ConsoleUser.password_hash.is_not(None),
+                ConsoleUser.totp_secret.is_not(None),
+            )
+        )
+    )
+    form.partner.choices = [
+        (partner.id, partner.name) for partner in handoffs.offered_partners() if partner.id in staffed
+    ]
     return form
 
 

@@ -15,6 +15,7 @@ from flask_babel import ngettext
 from sqlalchemy import case, select
 
 from portal.dispatch import alerts
+from portal.dispatch.handoffs import HandOff
 from portal.dispatch.models import ALERT_PURPOSES, CitRequest, RequestMessage
 from portal.extensions import db
 from portal.messaging.outbox import OutboundMessage
@@ -37,7 +38,12 @@ class Delivery:
 class QueueRow:
     request: CitRequest
     waited: timedelta
-    overdue: bool  # not acknowledged within PORTAL_ACKNOWLEDGE_WITHIN
+    overdue: bool  # not acknowledged within PORTAL_ACKNOWLEDGE_WITHIN, or its hand-off not
+    # The partner it was handed to, until the dispatcher accepts the partner's outcome.
+    handoff: HandOff | None
+    # Handed off, and the partner has not acknowledged within PORTAL_ACKNOWLEDGE_WITHIN:
+    # handing off acknowledged the request, so without this nobody would see it wait.
+    handoff_overdue: bool
     supervisors_alerted: bool  # escalated, and still not acknowledged
     # The newest text from the texter that no dispatcher has looked at since (its id).
     unread_text: int | None
@@ -68,11 +74,19 @@ def rows(now: datetime) -> list[QueueRow]:
     sent = alerts_sent([item.id for item in waiting])
     unread = unread_texts(waiting)
     opted_out = alerts.opted_out_requests(waiting)
+    handed = open_handoffs([item.id for item in waiting])
+    late = {
+        request_id
+        for request_id, handoff in handed.items()
+        if handoff.state == "waiting" and now - handoff.created_at > due
+    }
     return [
         QueueRow(
             request=item,
             waited=now - item.created_at,
-            overdue=item.status == "open" and now - item.created_at > due,
+            overdue=(item.status == "open" and now - item.created_at > due) or item.id in late,
+            handoff=handed.get(item.id),
+            handoff_overdue=item.id in late,
             supervisors_alerted=item.status == "open" and item.supervisors_alerted_at is not None,
             unread_text=unread.get(item.id),
             opted_out=item.id in opted_out,
@@ -80,6 +94,15 @@ def rows(now: datetime) -> list[QueueRow]:
         )
         for item in waiting
     ]
+
+
+def open_handoffs(request_ids: list[int]) -> dict[int, HandOff]:
+    """Each request's newest hand-off, for those whose partner's work is not yet accepted."""
+    if not request_ids:
+        return {}
+    query = select(HandOff).where(HandOff.cit_request_id.in_(request_ids)).order_by(HandOff.id)
+    newest = {handoff.cit_request_id: handoff for handoff in db.session.scalars(query)}
+    return {request_id: handoff for request_id, handoff in newest.items() if handoff.state != "done"}
 
 
 def summary(total: int, waiting: int, overdue: int) -> str:

@@ -85,6 +85,7 @@ def sign_in(page: Page, live_server: str, email: str, secret: str) -> None:
 
 def look(page: Page, name: str) -> None:
     """Right to left, no sideways scrolling, no axe violation; a screenshot to look at."""
+    page.wait_for_load_state()  # a button just pressed may still be loading the next page
     assert page.evaluate("document.documentElement.dir") == "rtl", name
     width = page.viewport_size["width"] if page.viewport_size else 0
     assert page.evaluate("document.documentElement.scrollWidth") <= width, f"{name}: sideways scrolling"

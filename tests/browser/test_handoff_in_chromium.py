@@ -190,6 +190,7 @@ def test_a_texted_request_goes_to_the_co_responder_team_and_comes_back_closed(
     dispatcher_secret = make_user(live_app, DISPATCHER, "dispatcher")
     clinician_secret = partner_account(live_app, CLINICIAN, "co-responder")
     peer_secret = partner_account(live_app, PEER, "peer-follow-up")
+    partner_account(live_app, "line.handoff@bhr.example.org", "bhr")  # the crisis line is staffed too
     plan_reference = spanish_plan(live_app)
     reference = texted_request(
         live_app, TEXTER, "PIN 4500 Lindell Blvd, mi hija está muy alterada y no quiere salir"
