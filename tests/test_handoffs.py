@@ -372,3 +372,63 @@ def test_a_hand_off_nobody_acknowledges_turns_red_on_the_dispatchers_queue(
         )
         assert sent.status_code == 302
         assert "Outcome from Behavioral Health Response (BHR): accept it" in queue_row(dispatcher, reference)
+
+
+def test_an_outcome_is_sent_once_and_a_second_is_kept_as_a_note(
+    migrated_app: Flask, family: Registrant, dispatcher: FlaskClient
+) -> None:
+    """Two counsellors of the line send an outcome for the same request: the first is
+    what the dispatcher sees and accepts; the second's words are not lost."""
+    first = partner_account(migrated_app, "first.sender@bhr.example.org", "bhr")
+    second = partner_account(migrated_app, "second.sender@bhr.example.org", "bhr")
+    reference = typed_in_request(dispatcher, FAMILY_PHONE)
+    hand_to(dispatcher, reference, "Behavioral Health Response (BHR)")
+    link = handoff_link(first)
+    late_page = second.get(link)  # the second counsellor has the form open too
+    assert late_page.status_code == 200
+    sent = first.post(
+        f"{link}/outcome",
+        data={"csrf_token": csrf_token(first, link), "outcome-disposition": "behavioral_health_line"},
+    )
+    assert sent.status_code == 302
+    late = second.post(
+        f"{link}/outcome",
+        data={
+            "csrf_token": csrf_token(second, link),
+            "outcome-disposition": "transported",
+            "outcome-note": "Took him to the emergency department myself",
+        },
+    )
+    assert late.status_code == 409
+    page = late.get_data(as_text=True)
+    assert "already sent" in page
+    assert "Took him to the emergency department myself</textarea>" in page  # in the note form
+    panel = dispatcher.get(f"/console/requests/{reference}/hand-off").get_data(as_text=True)
+    assert "Referred to the behavioral-health line" in panel
+    assert "Transported for care" not in panel
+
+
+def test_a_request_closed_without_the_partner_leaves_its_queue(
+    migrated_app: Flask, family: Registrant, dispatcher: FlaskClient
+) -> None:
+    """The dispatcher closes a handed request with the close form (the person called back,
+    all is well): the partner's queue no longer counts it, and no outcome can be sent."""
+    bhr = partner_account(migrated_app, "closed.elsewhere@bhr.example.org", "bhr")
+    reference = typed_in_request(dispatcher, FAMILY_PHONE)
+    hand_to(dispatcher, reference, "Behavioral Health Response (BHR)")
+    link = handoff_link(bhr)
+    closed = dispatcher.post(
+        f"/console/requests/{reference}/close",
+        data={"csrf_token": csrf_token(dispatcher, f"/console/requests/{reference}"), "disposition": "other"},
+    )
+    assert closed.status_code == 302
+    rows = bhr.get("/console/partner/rows").get_data(as_text=True)
+    assert reference not in rows
+    assert 'data-waiting="0"' in rows
+    page = bhr.get(link).get_data(as_text=True)
+    assert f"{reference}</bdi> is closed" in page
+    assert 'id="outcome"' not in page
+    refused = bhr.post(
+        f"{link}/outcome", data={"csrf_token": csrf_token(bhr, link), "outcome-disposition": "other"}
+    )
+    assert refused.status_code == 409

@@ -310,8 +310,20 @@ def partner_outcome(handoff_id: int) -> ResponseReturnValue:
         note=form.note.data,
         by=g.console_user.display_name,
     )
-    if done:
-        audit_action("handoff.outcome", request_reference=handoff.cit_request.reference)
-        flash(_("Outcome sent to 911 dispatch."), "success")
+    if not done:
+        # A colleague sent it first, or 911 closed the request: what was typed is kept,
+        # in the note form, to add to the request's messages.
+        flash(
+            _(
+                "The outcome was already sent, or 911 dispatch closed the request. What you wrote is in the note below."
+            ),
+            "error",
+        )
+        db.session.commit()
+        return render_handoff(
+            handoff, note_form=NoteForm(formdata=None, data={"note": form.note.data or ""})
+        ), 409
+    audit_action("handoff.outcome", request_reference=handoff.cit_request.reference)
+    flash(_("Outcome sent to 911 dispatch."), "success")
     db.session.commit()
     return redirect(url_for("console.partner_handoff", handoff_id=handoff.id))

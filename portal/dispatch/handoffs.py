@@ -68,8 +68,9 @@ class HandOff(db.Model):  # type: ignore[name-defined,misc]
 
     @property
     def state(self) -> str:
-        """waiting (for the partner), acknowledged, outcome (for dispatch to accept), done."""
-        if self.accepted_at is not None:
+        """waiting (for the partner), acknowledged, outcome (for dispatch to accept), done
+        (accepted, or the request closed some other way: nothing is left to send)."""
+        if self.accepted_at is not None or self.cit_request.status == "closed":
             return "done"
         if self.outcome_at is not None:
             return "outcome"
@@ -139,10 +140,12 @@ def acknowledge(handoff: HandOff, by: str) -> bool:
 def record_outcome(
     handoff: HandOff, *, disposition: str, referral: str | None, note: str | None, by: str
 ) -> bool:
-    """The partner's outcome, shown at once on the dispatcher's request page."""
+    """The partner's outcome, shown at once on the dispatcher's request page. Sent once:
+    a second (a colleague's, a double press) could change what a dispatcher is about to
+    accept while their page still shows the first."""
     if disposition not in DISPOSITIONS:
         raise ValueError(f"unknown disposition {disposition!r}")
-    if handoff.state == "done":
+    if handoff.state not in ("waiting", "acknowledged"):
         return False
     if handoff.acknowledged_at is None:
         acknowledge(handoff, by)
@@ -171,7 +174,7 @@ def partner_handoffs(partner_id: int, *, open_only: bool = True) -> list[HandOff
     """A partner's hand-offs, newest first; open: not yet accepted by dispatch."""
     query = select(HandOff).where(HandOff.partner_id == partner_id)
     if open_only:
-        query = query.where(HandOff.accepted_at.is_(None))
+        query = query.join(CitRequest).where(HandOff.accepted_at.is_(None), CitRequest.status != "closed")
     return list(db.session.scalars(query.order_by(HandOff.created_at.desc(), HandOff.id.desc())))
 
 
