@@ -25,7 +25,7 @@ from portal.database import utcnow
 from portal.dispatch import handoffs, plan_links
 from portal.dispatch.follow_ups import FollowUp
 from portal.dispatch.handoffs import HandOff
-from portal.dispatch.models import CitRequest
+from portal.dispatch.models import CitRequest, RequestMessage
 from portal.dispatch.plan_links import Responder
 from portal.extensions import db
 from portal.plans.services import file_plan
@@ -128,6 +128,7 @@ def targets(console: Flask, tag: str) -> dict[str, str]:
     """A fresh request, plan and account for one role's visit: values for the URL rules."""
     with console.app_context():
         item = CitRequest(source="voice", language="en", location_source="none")
+        item.messages.append(RequestMessage(direction="note", body="Typed in from a 911 call", author="test"))
         plan = file_plan(
             {"person": {"name": "Pat Doe"}},
             name="Pat Doe",

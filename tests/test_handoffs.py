@@ -432,3 +432,31 @@ def test_a_request_closed_without_the_partner_leaves_its_queue(
         f"{link}/outcome", data={"csrf_token": csrf_token(bhr, link), "outcome-disposition": "other"}
     )
     assert refused.status_code == 409
+
+
+def test_a_timed_out_partner_queue_still_counts_its_hand_offs(
+    migrated_app: Flask, family: Registrant, dispatcher: FlaskClient
+) -> None:
+    """Left open in a background tab past the idle limit, the partner's queue locks but
+    keeps counting what was handed to it (and sounds), like the dispatchers'."""
+    from portal.console.models import ConsoleSession, ConsoleUser
+    from portal.database import utcnow
+
+    bhr = partner_account(migrated_app, "idle@bhr.example.org", "bhr")
+    with migrated_app.app_context():
+        user = db.session.scalars(
+            select(ConsoleUser).where(ConsoleUser.email == "idle@bhr.example.org")
+        ).one()
+        db.session.execute(
+            db.update(ConsoleSession)
+            .where(ConsoleSession.user_id == user.id)
+            .values(last_active_at=utcnow() - timedelta(hours=2))
+        )
+        db.session.commit()
+    reference = typed_in_request(dispatcher, FAMILY_PHONE)
+    hand_to(dispatcher, reference, "Behavioral Health Response (BHR)")
+    locked = bhr.get("/console/partner/rows", headers={"HX-Request": "true"})
+    page = locked.get_data(as_text=True)
+    assert locked.status_code == 200
+    assert "Console locked" in page and "1 open request is waiting" in page
+    assert reference not in page and "4500 Lindell" not in page

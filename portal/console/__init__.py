@@ -7,7 +7,7 @@ may use it; only the sign-in and set-up pages are open.
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from flask import Blueprint, Response, abort, g, redirect, render_template, request, url_for
 from markupsafe import Markup
@@ -16,6 +16,9 @@ from portal.database import utcnow
 from portal.dispatch import display, requests
 from portal.dispatch.models import CitRequest
 from portal.extensions import db
+
+if TYPE_CHECKING:
+    from portal.console.models import ConsoleUser
 
 bp = Blueprint("console", __name__, url_prefix="/console")
 
@@ -47,6 +50,34 @@ def audit_action(action: str, **fields: Any) -> None:
     audit.record(action, actor_id=g.console_user.id, actor_name=g.console_user.display_name, **fields)
 
 
+def polled_part(version: str, render: Callable[[], str]) -> Response:
+    """A part of a page polled every 2 seconds (static/js/console.js sends the version it
+    shows): 204, nothing to swap, while that is still what there is to show, so a poll
+    never wipes what is being typed into it; else the part, with its new version."""
+    if request.headers.get("X-Shown-Version") == version:
+        response = Response(status=204)
+    else:
+        response = Response(render())
+    response.headers["X-Version"] = version
+    return response
+
+
+def thread_part(item: CitRequest) -> Response:
+    """A request's messages after the last one its page shows (that message's id, sent as
+    the version), to add at the end of the thread; 204 while there is none. Messages are
+    only ever added, in id order."""
+    shown = request.headers.get("X-Shown-Version", "")
+    after = int(shown) if shown.isdigit() else 0
+    newer = [message for message in item.messages if message.id > after]
+    if not newer:
+        return Response(status=204, headers={"X-Version": str(after)})
+    response = Response(render_template("console/_thread_items.html", messages=newer))
+    if not after:
+        response.headers["HX-Reswap"] = "innerHTML"  # in place of "No messages yet."
+    response.headers["X-Version"] = str(newer[-1].id)
+    return response
+
+
 def find_request(reference: str) -> CitRequest:
     """The CIT request a console URL names, or 404."""
     found = requests.find(reference)
@@ -62,7 +93,7 @@ def is_background_poll() -> bool:
 
 @bp.before_request
 def _check_access() -> Any:
-    from portal.console.accounts import find_session
+    from portal.console.accounts import find_session, session_user
 
     if request.endpoint in OPEN_ENDPOINTS:
         return None
@@ -70,8 +101,8 @@ def _check_access() -> Any:
     record, why = find_session(session_id) if session_id else (None, None)
     if record is None or not record.second_factor_done:
         db.session.commit()
-        if why == "idle" and request.endpoint == "console.queue_rows":
-            return locked_screen()
+        if why == "idle" and request.endpoint in ("console.queue_rows", "console.partner_rows"):
+            return locked_screen(session_user(session_id) if session_id else None)
         if why is None and request.endpoint == "console.queue_rows":
             from portal.console.replaced import replaced_screen
 
@@ -92,16 +123,25 @@ def _check_access() -> Any:
     return None
 
 
-def locked_screen() -> str:
-    """A timed-out console still counts open requests and sounds the alert, showing
-    nothing else until the dispatcher signs in again."""
+def locked_screen(user: ConsoleUser | None) -> str:
+    """A timed-out queue still counts what waits and sounds the alert, showing nothing
+    else until its user signs in again: a dispatcher's, the requests nobody acknowledged;
+    a partner's, the hand-offs to its organisation nobody acknowledged."""
     from sqlalchemy import func, select
 
-    waiting = db.session.scalar(
-        select(func.count()).select_from(CitRequest).where(CitRequest.status == "open")
-    )
-    newest = db.session.scalar(select(func.max(CitRequest.id)))
-    return render_template("console/_locked.html", waiting=waiting or 0, newest=newest or 0)
+    from portal.dispatch import handoffs
+
+    if user is not None and user.partner_id is not None:
+        handed = handoffs.partner_handoffs(user.partner_id)
+        new_ids = [handoff.id for handoff in handed if handoff.state == "waiting"]
+        waiting, newest = len(new_ids), max(new_ids, default=0)
+    else:
+        waiting = (
+            db.session.scalar(select(func.count()).select_from(CitRequest).where(CitRequest.status == "open"))
+            or 0
+        )
+        newest = db.session.scalar(select(func.max(CitRequest.id))) or 0
+    return render_template("console/_locked.html", waiting=waiting, newest=newest)
 
 
 @bp.after_request

@@ -215,6 +215,12 @@ def end_session(session_id: str) -> None:
     db.session.execute(delete(ConsoleSession).where(ConsoleSession.id_hash == _hash(session_id)))
 
 
+def session_user(session_id: str) -> ConsoleUser | None:
+    """Whose session this is, live or not (for a timed-out queue's locked screen)."""
+    record = db.session.get(ConsoleSession, _hash(session_id))
+    return record.user if record is not None else None
+
+
 def find_session(session_id: str) -> tuple[ConsoleSession | None, str | None]:
     """The live session for this id, or why there is none ("idle", "expired", None)."""
     record = db.session.get(ConsoleSession, _hash(session_id))

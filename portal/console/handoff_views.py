@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from sqlalchemy import select
 
 from portal import audit
-from portal.console import audit_action, bp, find_request, requires
+from portal.console import audit_action, bp, find_request, polled_part, requires, thread_part
 from portal.console.forms import AcceptOutcomeForm, ButtonForm, HandOffForm, NoteForm, PartnerOutcomeForm
 from portal.console.models import ConsoleUser
 from portal.database import utcnow
@@ -62,10 +62,29 @@ def handoff_context(item: CitRequest, *, with_draft: bool = False) -> dict[str, 
     if isinstance(draft, dict) and draft.get("reference") == item.reference:
         accept_form = AcceptOutcomeForm(formdata=None, prefix="accept", data=draft.get("data") or {})
         accept_form.cad_number.errors = list(draft.get("errors") or [])
+    handoff = handoffs.current_handoff(item)
+    form = handoff_form(formdata=None)
+    # Handed to a partner once at a time: again only after the last one finished.
+    offer_partners = item.status != "closed" and (handoff is None or handoff.state == "done")
+    opted_out = alerts.texter_opted_out(item)
+    # Everything the panel shows that can change while a dispatcher looks at it.
+    version = "-".join(
+        str(part)
+        for part in (
+            handoff.id if handoff else 0,
+            handoff.state if handoff else "",
+            handoff.acknowledged_at.isoformat() if handoff and handoff.acknowledged_at else "",
+            item.status,
+            opted_out,
+            ".".join(str(choice) for choice, _name in form.partner.choices) if offer_partners else "",
+        )
+    )
     return {
-        "handoff": handoffs.current_handoff(item),
-        "handoff_form": handoff_form(formdata=None),
+        "handoff": handoff,
+        "handoff_form": form,
+        "offer_partners": offer_partners,
         "accept_form": accept_form,
+        "panel_version": version,
     }
 
 
@@ -96,13 +115,17 @@ def handoff_panel(reference: str) -> ResponseReturnValue:
     """The hand-off panel alone, polled by the request page: the partner's outcome shows
     within seconds, without the phone call back into 911."""
     item = find_request(reference)
-    return render_template(
-        "console/_handoff.html",
-        item=item,
-        disposition_words=display.disposition_words,
-        opted_out=alerts.texter_opted_out(item),
-        polled=True,
-        **handoff_context(item),
+    context = handoff_context(item)
+    return polled_part(
+        str(context["panel_version"]),
+        lambda: render_template(
+            "console/_handoff.html",
+            item=item,
+            disposition_words=display.disposition_words,
+            opted_out=alerts.texter_opted_out(item),
+            polled=True,
+            **context,
+        ),
     )
 
 
@@ -199,7 +222,7 @@ def render_handoff(
         note_form=note_form or NoteForm(formdata=None),
         outcome_form=outcome_form or outcome_form_for(formdata=None),
         disposition_words=display.disposition_words,
-        thread_url=thread_url(handoff),
+        thread_url=partner_thread_url(handoff),
     )
 
 
@@ -233,12 +256,11 @@ def partner_acknowledge(handoff_id: int) -> ResponseReturnValue:
 @bp.get("/partner/handoffs/<int:handoff_id>/thread")
 @requires("partner")
 def partner_thread(handoff_id: int) -> ResponseReturnValue:
-    """The handed request's messages alone, polled by the partner's page."""
-    handoff = own_handoff(handoff_id)
-    return render_template("console/_thread.html", item=handoff.cit_request, thread_url=thread_url(handoff))
+    """The handed request's new messages, polled by the partner's page."""
+    return thread_part(own_handoff(handoff_id).cit_request)
 
 
-def thread_url(handoff: HandOff) -> str | None:
+def partner_thread_url(handoff: HandOff) -> str | None:
     """Where the partner's page polls the messages from, while the hand-off is being worked."""
     return url_for("console.partner_thread", handoff_id=handoff.id) if handoff.state != "done" else None
 

@@ -6,7 +6,7 @@ from flask import flash, g, jsonify, redirect, render_template, request, session
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
-from portal.console import audit_action, bp, find_request, requires
+from portal.console import audit_action, bp, find_request, requires, thread_part
 from portal.console.forms import ButtonForm, CloseForm, ManualRequestForm, NoteForm, ReplyForm
 from portal.console.handoff_views import handoff_context
 from portal.console.officer_cards import card_form
@@ -103,7 +103,7 @@ def render_request(
         now=utcnow(),
         card_form=card_form(formdata=None),
         live_cards=plan_links.live_links(cit_request=item),
-        thread_url=thread_url(item),
+        thread_url=request_thread_url(item),
         **handoff_context(item, with_draft=True),
     )
 
@@ -122,13 +122,12 @@ def request_page(reference: str) -> ResponseReturnValue:
 @bp.get("/requests/<reference>/thread")
 @requires("dispatcher")
 def request_thread(reference: str) -> ResponseReturnValue:
-    """The request's messages alone, polled by its page: a texter's new text or a
-    partner's note shows without a reload."""
-    item = find_request(reference)
-    return render_template("console/_thread.html", item=item, thread_url=thread_url(item))
+    """The request's new messages, polled by its page: a texter's new text or a partner's
+    note shows without a reload."""
+    return thread_part(find_request(reference))
 
 
-def thread_url(item: CitRequest) -> str | None:
+def request_thread_url(item: CitRequest) -> str | None:
     """Where the request page polls its messages from; nothing more comes once it is closed."""
     return url_for("console.request_thread", reference=item.reference) if item.status != "closed" else None
 

@@ -1,43 +1,65 @@
-// The dispatcher console: the CSRF token on htmx requests; on the queue, its polling
-// (kept up in a background tab), the tab's title and the summary, acknowledging from a
-// row, and the alert sound.
+// The console: the CSRF token on htmx requests; one beat for every polled part of a page
+// (the queues, the request page's hand-off panel and messages), kept up in a background
+// tab; parts swapped only when what they show changed. On the queues: the tab's title,
+// the summary, acknowledging from a row, and the alert sound.
 (function () {
   "use strict";
   var token = document.querySelector('meta[name="csrf-token"]');
   document.addEventListener("htmx:configRequest", function (event) {
     if (token) { event.detail.headers["X-CSRFToken"] = token.content; }
+    // A polled part says what it shows: the server answers 204 (nothing to swap) while
+    // that is still current, so a poll never wipes what is being typed into it.
+    var shown = event.detail.elt.getAttribute("data-version");
+    if (shown !== null) { event.detail.headers["X-Shown-Version"] = shown; }
+  });
+  document.addEventListener("htmx:afterRequest", function (event) {
+    var version = event.detail.xhr && event.detail.xhr.getResponseHeader("X-Version");
+    if (version !== null && event.detail.elt.hasAttribute("data-version")) {
+      event.detail.elt.setAttribute("data-version", version);
+    }
   });
 
-  // A polled panel (the request page's hand-off) is swapped only when what it shows has
-  // changed (its data-version): an answer like the last would wipe what is being typed.
+  // A field that had the focus in a part that changed gets it back (by its name).
+  var focusedName = null;
   document.addEventListener("htmx:beforeSwap", function (event) {
-    var shown = event.detail.target.querySelector("[data-version]");
-    if (!shown || event.detail.xhr.status !== 200) { return; }
-    var answer = new DOMParser().parseFromString(event.detail.serverResponse, "text/html");
-    var fresh = answer.querySelector("[data-version]");
-    if (fresh && fresh.dataset.version === shown.dataset.version) { event.detail.shouldSwap = false; }
+    var active = document.activeElement;
+    focusedName = active && active.name && event.detail.target.contains(active) ? active.name : null;
   });
-
-  var poller = document.getElementById("queue-poller");
-  if (!poller) { return; }
+  document.addEventListener("htmx:afterSwap", function (event) {
+    if (focusedName === null) { return; }
+    var again = event.detail.target.querySelector('[name="' + window.CSS.escape(focusedName) + '"]');
+    if (again) { again.focus(); }
+    focusedName = null;
+  });
 
   // Polling ------------------------------------------------------------------------
-  // A worker's timer keeps a 2-second pace in a background tab (the page's own timers
-  // are slowed there to once a minute after a few minutes).
+  // Every part marked data-poll is fetched again on each beat. A worker's timer keeps a
+  // 2-second pace in a background tab (the page's own timers are slowed there to once a
+  // minute after a few minutes).
   function poll() {
-    if (window.htmx) { window.htmx.trigger(poller, "queue-poll"); }
+    if (!window.htmx) { return; }
+    document.querySelectorAll("[data-poll]").forEach(function (part) {
+      window.htmx.trigger(part, "console-tick");
+    });
   }
-  var paced = false;
-  function paceHere() {
-    if (!paced) { paced = true; window.setInterval(poll, 2000); }
+  var ticker = document.querySelector('meta[name="console-ticker"]');
+  if (ticker && document.querySelector("[data-poll]")) {
+    var paced = false;
+    var paceHere = function () {
+      if (!paced) { paced = true; window.setInterval(poll, 2000); }
+    };
+    try {
+      var beat = new Worker(ticker.content);
+      beat.onmessage = poll;
+      beat.onerror = paceHere;
+    } catch (error) {
+      paceHere();
+    }
   }
-  try {
-    var ticker = new Worker(poller.dataset.ticker);
-    ticker.onmessage = poll;
-    ticker.onerror = paceHere;
-  } catch (error) {
-    paceHere();
-  }
+
+  // The queues -------------------------------------------------------------------------
+  var poller = document.getElementById("queue-poller");
+  if (!poller) { return; }
 
   // A row is not replaced under a pointer pressing its button.
   var pressing = false;

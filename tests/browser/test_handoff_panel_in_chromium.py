@@ -88,6 +88,16 @@ def test_what_is_typed_in_the_accept_form_outlives_the_polling(
         cad.fill("26-0099")
         page.locator("#hand-off label:has-text('No')").click()  # the texter is not to be told
         page.locator("h1").click()  # looks elsewhere: the focus leaves the panel
+        # Meanwhile the co-responder team's first account is set up: the partners one
+        # could hand to change, which this panel (an outcome to accept) does not show.
+        make_user(live_app, f"new.{uuid.uuid4().hex[:8]}@team.example.org", "partner")
+        with live_app.app_context():
+            team = handoffs.find_partner("co-responder")
+            assert team is not None
+            newest = db.session.scalars(select(ConsoleUser).order_by(ConsoleUser.id.desc())).first()
+            assert newest is not None
+            newest.partner_id = team.id
+            db.session.commit()
         next_polls(page, reference, 2)
         expect(cad).to_have_value("26-0099")
         expect(page.locator("#hand-off input[name=accept-text_texter][value=no]")).to_be_checked()
@@ -167,12 +177,17 @@ def test_new_texts_and_notes_show_on_both_sides_without_reloading(
         expect(team.locator("h1")).to_have_text(f"Request {reference}")
         desk_page.evaluate("window.samePage = true")
         team.evaluate("window.samePage = true")
+        # New messages are added to the list, which a screen reader reads out as they
+        # come: the messages already there stay as they are.
+        expect(desk_page.locator("ol.portal-thread")).to_have_attribute("aria-live", "polite")
+        desk_page.evaluate("document.querySelector('.portal-thread li').dataset.seen = 'yes'")
 
         send_text(live_app.test_client(), "he just locked himself in the bathroom", sender=texter)
         for page in (desk_page, team):
             expect(page.locator(".portal-thread")).to_contain_text(
                 "locked himself in the bathroom", timeout=3000
             )
+        expect(desk_page.locator(".portal-thread li").first).to_have_attribute("data-seen", "yes")
 
         team.locator("#add-note textarea").fill("Clinician on the phone with him now.")
         team.locator("#add-note button[type=submit]").click()
