@@ -307,10 +307,15 @@ def test_a_cad_number_too_long_to_accept_is_said_and_kept(
     refused = dispatcher.post(
         f"/console/requests/{reference}/hand-off/accept",
         data={"csrf_token": token, "accept-cad_number": pasted, "accept-text_texter": "no"},
-        follow_redirects=True,
     )
+    assert refused.status_code == 400  # the same page again, not a redirect
     page = refused.get_data(as_text=True)
     assert "There is no partner" not in page
+    # Kept on the page, never in the session cookie (signed, not encrypted: DESIGN.md).
+    cookie = dispatcher.get_cookie(migrated_app.config["SESSION_COOKIE_NAME"])
+    if cookie is not None:
+        serializer = migrated_app.session_interface.get_signing_serializer(migrated_app)  # type: ignore[attr-defined]
+        assert "26-004417" not in str(serializer.loads(cookie.value))
     panel = page[page.index('id="hand-off"') :]
     assert f'value="{pasted}"' in panel
     assert "40 characters" in panel  # beside the field

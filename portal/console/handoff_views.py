@@ -4,7 +4,7 @@ acknowledge it, open its plan (recorded), add notes and record the outcome."""
 
 from __future__ import annotations
 
-from flask import abort, current_app, flash, g, redirect, render_template, session, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 from sqlalchemy import select
@@ -47,21 +47,11 @@ def handoff_form(**options: object) -> HandOffForm:
     return form
 
 
-# A refused acceptance comes back with what was typed (in the signed session, like a
-# refused close), so a CAD number is never typed twice.
-ACCEPT_DRAFT = "accept_draft"
-
-
-def handoff_context(item: CitRequest, *, with_draft: bool = False) -> dict[str, object]:
-    """What the request page's hand-off panel shows (polled every 2 seconds); the whole
-    page (`with_draft`) also brings back a refused acceptance as it was typed."""
+def handoff_context(item: CitRequest, *, accept_form: AcceptOutcomeForm | None = None) -> dict[str, object]:
+    """What the request page's hand-off panel shows (polled every 2 seconds)."""
     # Prefixed: the request page's close form has fields of the same names, and a label
     # must tick its own form's radio button.
-    accept_form = AcceptOutcomeForm(formdata=None, prefix="accept")
-    draft = session.pop(ACCEPT_DRAFT, None) if with_draft else None
-    if isinstance(draft, dict) and draft.get("reference") == item.reference:
-        accept_form = AcceptOutcomeForm(formdata=None, prefix="accept", data=draft.get("data") or {})
-        accept_form.cad_number.errors = list(draft.get("errors") or [])
+    accept_form = accept_form or AcceptOutcomeForm(formdata=None, prefix="accept")
     handoff = handoffs.current_handoff(item)
     form = handoff_form(formdata=None)
     # Handed to a partner once at a time: again only after the last one finished.
@@ -145,15 +135,11 @@ def accept_handoff(reference: str) -> ResponseReturnValue:
             else _("The request could not be closed: try again."),
             "error",
         )
-        session[ACCEPT_DRAFT] = {
-            "reference": item.reference,
-            "data": {
-                "cad_number": (form.cad_number.data or "")[:200],
-                "text_texter": form.text_texter.data if form.text_texter.data in ("yes", "no") else "yes",
-            },
-            "errors": [str(error) for error in form.cad_number.errors],
-        }
-        return redirect(url_for("console.request_page", reference=item.reference, _anchor="hand-off"))
+        db.session.commit()
+        # Imported here: queue_views builds the request page with this module's panel.
+        from portal.console.queue_views import render_request
+
+        return render_request(item, accept_form=form), 400
     done = handoffs.accept_outcome(
         handoff,
         cad_number=form.cad_number.data,

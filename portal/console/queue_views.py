@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
-from flask import flash, g, jsonify, redirect, render_template, request, session, url_for
+from flask import flash, g, jsonify, redirect, render_template, request, url_for
 from flask.typing import ResponseReturnValue
 from flask_babel import gettext as _
 
 from portal.console import audit_action, bp, find_request, requires, thread_part
-from portal.console.forms import ButtonForm, CloseForm, ManualRequestForm, NoteForm, ReplyForm
+from portal.console.forms import (
+    AcceptOutcomeForm,
+    ButtonForm,
+    CloseForm,
+    ManualRequestForm,
+    NoteForm,
+    ReplyForm,
+)
 from portal.console.handoff_views import handoff_context
 from portal.console.officer_cards import card_form
 from portal.console.replaced import seat_token
@@ -62,11 +69,6 @@ def queue_rows() -> ResponseReturnValue:
     return render_template("console/_queue_rows.html", **queue_context())
 
 
-# A refused close comes back with what was typed (in the signed session, like the
-# flashed message): the dispatcher never types the CAD number twice.
-CLOSE_DRAFT = "close_draft"
-
-
 def reply_form(**options: object) -> ReplyForm:
     """The dispatcher's short texts, shown in the console's language (sent in the texter's)."""
     form = ReplyForm(**options)
@@ -76,14 +78,14 @@ def reply_form(**options: object) -> ReplyForm:
 
 
 def render_request(
-    item: CitRequest, *, note_form: NoteForm | None = None, close_form: CloseForm | None = None
+    item: CitRequest,
+    *,
+    note_form: NoteForm | None = None,
+    close_form: CloseForm | None = None,
+    accept_form: AcceptOutcomeForm | None = None,
 ) -> str:
-    if close_form is None:
-        draft = session.pop(CLOSE_DRAFT, None)
-        close_form = CloseForm(formdata=None)
-        if isinstance(draft, dict) and draft.get("reference") == item.reference:
-            close_form = CloseForm(formdata=None, data=draft.get("data") or {})
-            close_form.disposition.errors = list(draft.get("errors") or [])
+    """The request's page; a refused form is shown again as it was sent, with its errors
+    (the dispatcher never types a CAD number twice)."""
     return render_template(
         "console/request.html",
         item=item,
@@ -94,7 +96,7 @@ def render_request(
         button=ButtonForm(formdata=None),
         note_form=note_form or NoteForm(formdata=None),
         reply_form=reply_form(formdata=None),
-        close_form=close_form,
+        close_form=close_form or CloseForm(formdata=None),
         status_words=display.STATUSES,
         disposition_words=display.disposition_words,
         purpose_words=display.purpose_words,
@@ -104,7 +106,7 @@ def render_request(
         card_form=card_form(formdata=None),
         live_cards=plan_links.live_links(cit_request=item),
         thread_url=request_thread_url(item),
-        **handoff_context(item, with_draft=True),
+        **handoff_context(item, accept_form=accept_form),
     )
 
 
@@ -221,16 +223,9 @@ def close(reference: str) -> ResponseReturnValue:
             str(error) for name, found in form.errors.items() if name != "csrf_token" for error in found
         ]
         flash(errors[0] if errors else _("The request could not be closed: try again."), "error")
-        session[CLOSE_DRAFT] = {
-            "reference": item.reference,
-            "data": {
-                "disposition": form.disposition.data if form.disposition.data in display.DISPOSITIONS else "",
-                "cad_number": (form.cad_number.data or "")[:200],
-                "text_texter": form.text_texter.data if form.text_texter.data in ("yes", "no") else "yes",
-            },
-            "errors": [str(error) for error in form.disposition.errors],
-        }
-    return changed(item, "request.close", done=done, anchor=None if done else "close")
+        db.session.commit()
+        return render_request(item, close_form=form), 400
+    return changed(item, "request.close", done=done)
 
 
 @bp.route("/requests/new", methods=["GET", "POST"])
