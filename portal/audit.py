@@ -18,9 +18,27 @@ from portal.database import UTCDateTime, rows_changed, utcnow
 from portal.extensions import db
 
 PLAN_VIEW = "plan.view"
+
+
 # Every way a plan is read, each shown in the family's access log: a console view, a 911
 # center's system looking up the caller's number or fetching the plan's additional data,
 # an officer card or a call-taker's brief opened, a request exported with the plan.
+def outside_reader_words(actor_name: str) -> str | None:
+    """Who read through a machine or a link, in the reader's language ("A 911 center's
+    system (County CAD)", "A responding officer (Unit 3142)"); None for anyone else.
+    The family's access log and the console both name them so."""
+    from flask_babel import gettext as _
+
+    role, _space, name = actor_name.partition(" ")
+    if role == "System":
+        return str(_("A 911 center’s system (%(name)s)", name=name))
+    if role == "Call-taker":
+        return str(_("A 911 call-taker, through %(name)s", name=name))
+    if role == "Officer":
+        return str(_("A responding officer (%(name)s)", name=name))
+    return None
+
+
 PLAN_READS = (PLAN_VIEW, "api.lookup", "api.additional_data", "plan_link.open", "request.eido")
 # Kept at least a year (issue 14). 400 days is longer than a plan lives between two
 # confirmations with its grace period (365 + 30 days): a family reading its access log

@@ -24,6 +24,7 @@ from sqlalchemy import select
 
 from portal.audit import AuditEvent
 from portal.extensions import db
+from tests.console_helpers import make_user, sign_in
 from tests.registry_helpers import Registrant
 from tests.standards_check import validate_additional_data
 
@@ -171,6 +172,13 @@ def test_a_cad_looks_up_follows_the_links_and_is_refused_after_15_minutes(
     assert log.count("911 center’s system (County CAD)") == 6
     assert log.count("911 call-taker, through County CAD") == 2  # opened, then refused
     assert "Refused: the link had expired." in log
+    # The supervisors' audit trail names the machine and the link's opener in words too.
+    supervisor = migrated_app.test_client()
+    secret = make_user(migrated_app, "sue.audit@example.org", "supervisor")
+    assert sign_in(migrated_app, supervisor, "sue.audit@example.org", secret).status_code == 302
+    trail = supervisor.get("/console/audit").get_data(as_text=True)
+    assert "A 911 center’s system (County CAD)" in trail
+    assert "A 911 call-taker, through County CAD" in trail
 
 
 def test_an_unknown_number_gets_an_answer_of_the_same_size_and_time(

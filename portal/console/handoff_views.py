@@ -175,7 +175,9 @@ def partner_rows_context() -> dict[str, object]:
         # As on the dispatchers' queue: the count in the tab's title, a sound when new.
         "waiting": len(waiting),
         "newest": max((handoff.id for handoff in waiting), default=0),
-        "summary": dispatch_queue.summary(len(handed), len(waiting), 0),
+        "summary": dispatch_queue.summary(len(handed), len(waiting), 0)
+        if handed
+        else _("Nothing handed to you right now."),
         "title_prefix": dispatch_queue.title_prefix(len(waiting), 0),
         "follow_ups": follow_ups.open_follow_ups(partner_id),
         "now": utcnow(),

@@ -8,6 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
+from portal import audit
 from portal.messaging.outbox import OutboundMessage
 
 # How a request ended, in the order a dispatcher most often chooses them.
@@ -92,7 +93,8 @@ def delivery_words(message: OutboundMessage) -> str:
 
 # Whose hand a request's steps were taken by, as the console names it: "Dispatcher
 # dee@example.org" (ConsoleUser.display_name), "Partner cal@bhr.example.org (Behavioral
-# Health Response (BHR))", "CIT text line", "System County CAD".
+# Health Response (BHR))", "CIT text line"; and who read a plan through a machine or a
+# link: "System County CAD", "Officer Unit 3142" (portal.audit.outside_reader_words).
 ROLES = {
     "Dispatcher": _l("Dispatcher"),
     "Supervisor": _l("Supervisor"),
@@ -112,4 +114,5 @@ def who_words(actor_name: str | None) -> Markup:
     role, _space, name = actor_name.partition(" ")
     if role in ROLES and name:
         return Markup("{} <bdi>{}</bdi>").format(ROLES[role], name)
-    return Markup("<bdi>{}</bdi>").format(actor_name)
+    outside = audit.outside_reader_words(actor_name)
+    return Markup("{}").format(outside) if outside else Markup("<bdi>{}</bdi>").format(actor_name)

@@ -13,6 +13,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
+from portal import audit
 from portal.audit import plan_views
 from portal.extensions import db
 from portal.i18n import BY_CODE, localized_route
@@ -40,13 +41,10 @@ FAMILY_NAMES = {
 def who_for_family(actor_name: str) -> str:
     """ "A 911 dispatcher (St. Louis County Police CIT program)"; a machine or a link's
     opener with the name it was given: "A 911 center's system (County CAD)"."""
-    role, _space, name = actor_name.partition(" ")
-    if role == "System":
-        return str(_("A 911 center’s system (%(name)s)", name=name))
-    if role == "Call-taker":
-        return str(_("A 911 call-taker, through %(name)s", name=name))
-    if role == "Officer":
-        return str(_("A responding officer (%(name)s)", name=name))
+    outside = audit.outside_reader_words(actor_name)
+    if outside is not None:
+        return outside
+    role = actor_name.partition(" ")[0]
     staff = FAMILY_NAMES.get(role, _l("Program staff"))
     program = current_app.extensions["agency"].program_contact_name
     # Translators: who opened a plan, e.g. "A 911 dispatcher (St. Louis County Police CIT program)".
