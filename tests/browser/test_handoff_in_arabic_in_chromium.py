@@ -9,12 +9,10 @@ from __future__ import annotations
 import re
 from datetime import date
 
-import pyotp
 from flask import Flask
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 from sqlalchemy import select
 
-from portal.console.models import ConsoleUser
 from portal.dispatch import handoffs
 from portal.dispatch.models import CitRequest
 from portal.extensions import db
@@ -22,7 +20,8 @@ from portal.messaging.outbox import OutboundMessage
 from portal.phones import phone_index
 from portal.plans.services import file_plan
 from tests.browser.conftest import AXE, DESKTOP, PHONE, SCREENSHOTS, axe_violations
-from tests.console_helpers import PASSWORD, make_user
+from tests.browser.test_handoff_in_chromium import partner_account, sign_in
+from tests.console_helpers import make_user
 from tests.text_line_helpers import send_text
 
 TEXTER = "+13145550320"
@@ -54,33 +53,12 @@ def arabic_plan(live_app: Flask) -> str:
         return plan.reference
 
 
-def partner_account(live_app: Flask, email: str, partner_key: str) -> str:
-    secret = make_user(live_app, email, "partner")
-    with live_app.app_context():
-        partner = handoffs.find_partner(partner_key)
-        assert partner is not None, partner_key
-        user = db.session.scalars(select(ConsoleUser).where(ConsoleUser.email == email)).one()
-        user.partner_id = partner.id
-        db.session.commit()
-    return secret
-
-
 def arabic_browser(browser: Browser, viewport: dict[str, int]) -> tuple[BrowserContext, Page]:
     context = browser.new_context(
         viewport=viewport, locale="ar", extra_http_headers={"Accept-Language": "ar"}
     )
     context.add_init_script(path=str(AXE))
     return context, context.new_page()
-
-
-def sign_in(page: Page, live_server: str, email: str, secret: str) -> None:
-    page.goto(live_server + "/console/sign-in")
-    page.fill("#email", email)
-    page.fill("#password", PASSWORD)
-    page.click("main button[type=submit]")
-    expect(page.locator("#code")).to_be_visible()
-    page.fill("#code", pyotp.TOTP(secret).now())
-    page.click("main button[type=submit]")
 
 
 def look(page: Page, name: str) -> None:
