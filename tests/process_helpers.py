@@ -92,13 +92,28 @@ class Service:
 
     def stop(self) -> None:
         """SIGTERM (gunicorn and the worker stop gracefully), then SIGKILL to what is left."""
+        stop_all([self])
+
+    def _terminate(self) -> None:
         if self.process.poll() is None:
             self.process.send_signal(signal.SIGTERM)
-            with contextlib.suppress(subprocess.TimeoutExpired):
-                self.process.wait(timeout=15)
+
+    def _wait_stopped(self, deadline: float) -> None:
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=max(0.0, deadline - time.monotonic()))
         with contextlib.suppress(ProcessLookupError):
             os.killpg(self.process.pid, signal.SIGKILL)  # a worker the master left behind
         self.process.wait()
+
+
+def stop_all(services: list[Service], seconds: float = 15.0) -> None:
+    """Service.stop for several at once: all are told to stop, then all are waited for
+    (up to `seconds` in all), so that they stop side by side, not one after the other."""
+    for service in services:
+        service._terminate()
+    deadline = time.monotonic() + seconds
+    for service in services:
+        service._wait_stopped(deadline)
 
 
 def web_server(name: str, port: int, environ: dict[str, str], log: Path, workers: int = 2) -> Service:

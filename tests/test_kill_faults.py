@@ -46,6 +46,7 @@ from tests.process_helpers import (
     log_tail,
     post_text,
     report,
+    stop_all,
     text_params,
     wait_for,
     wait_serving,
@@ -177,8 +178,7 @@ def run_kill_faults(tmp_path: Path, *, postgres_url: str | None = None) -> None:
         wait_for(lambda: all_alerted(fake, references) and outbox_done(), 60, every=0.2)
         drain_seconds = time.monotonic() - stream_start - stream_seconds
     finally:
-        for service in services:
-            service.stop()
+        stop_all(services)
         fake.stop()
 
     with app.app_context():
