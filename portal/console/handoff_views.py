@@ -74,6 +74,7 @@ def handoff_context(item: CitRequest, *, accept_form: AcceptOutcomeForm | None =
         "handoff_form": form,
         "offer_partners": offer_partners,
         "accept_form": accept_form,
+        "opted_out": opted_out,  # the request page's other parts use it too
         "panel_version": version,
     }
 
@@ -112,7 +113,6 @@ def handoff_panel(reference: str) -> ResponseReturnValue:
             "console/_handoff.html",
             item=item,
             disposition_words=display.disposition_words,
-            opted_out=alerts.texter_opted_out(item),
             polled=True,
             **context,
         ),

@@ -19,7 +19,7 @@ from portal.console.handoff_views import handoff_context
 from portal.console.officer_cards import card_form
 from portal.console.replaced import seat_token
 from portal.database import utcnow
-from portal.dispatch import alerts, display, eido, plan_links, requests, texts
+from portal.dispatch import display, eido, plan_links, requests, texts
 from portal.dispatch import queue as dispatch_queue
 from portal.dispatch.models import CitRequest
 from portal.dispatch.requests import RequestClosed
@@ -91,7 +91,6 @@ def render_request(
         item=item,
         texts_sent=requests.texts_sent(item),
         callback=for_display(item.callback_number) if item.callback_number else None,
-        opted_out=alerts.texter_opted_out(item),
         language=BY_CODE[item.language],
         button=ButtonForm(formdata=None),
         note_form=note_form or NoteForm(formdata=None),

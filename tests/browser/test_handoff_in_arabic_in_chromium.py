@@ -18,9 +18,8 @@ from portal.dispatch.models import CitRequest
 from portal.extensions import db
 from portal.messaging.outbox import OutboundMessage
 from portal.phones import phone_index
-from portal.plans.services import file_plan
 from tests.browser.conftest import AXE, DESKTOP, PHONE, SCREENSHOTS, axe_violations
-from tests.browser.test_handoff_in_chromium import partner_account, sign_in
+from tests.browser.test_handoff_in_chromium import opted_in_plan, partner_account, sign_in
 from tests.console_helpers import make_user
 from tests.text_line_helpers import send_text
 
@@ -36,21 +35,8 @@ NOTE = "تحدثت معها عبر الهاتف 🙏 ستبقى مع أختها 
 
 
 def arabic_plan(live_app: Flask) -> str:
-    with live_app.app_context():
-        plan = file_plan(
-            {"person": {"name": NAME}, "crisis": {"what_helps": WHAT_HELPS}},
-            name=NAME,
-            born=date(1988, 3, 2),
-            language="ar",
-            cit_requested=True,
-            filed_by="self",
-            phones=[(TEXTER, "person")],
-        )
-        plan.notify_on_open = True
-        plan.notify_on_close = True
-        plan.follow_up_consent = True
-        db.session.commit()
-        return plan.reference
+    answers = {"person": {"name": NAME}, "crisis": {"what_helps": WHAT_HELPS}}
+    return opted_in_plan(live_app, answers, name=NAME, born=date(1988, 3, 2), language="ar", texter=TEXTER)
 
 
 def arabic_browser(browser: Browser, viewport: dict[str, int]) -> tuple[BrowserContext, Page]:

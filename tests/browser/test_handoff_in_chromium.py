@@ -109,26 +109,31 @@ def partner_account(live_app: Flask, email: str, partner_key: str) -> str:
     return secret
 
 
-def spanish_plan(live_app: Flask) -> str:
-    """The person's own plan, in Spanish, with every text and the follow-up chosen."""
+def opted_in_plan(
+    live_app: Flask, answers: dict[str, object], *, name: str, born: date, language: str, texter: str = TEXTER
+) -> str:
+    """The texter's own plan, in `language`, with every text to the family and the
+    follow-up chosen."""
     with live_app.app_context():
         plan = file_plan(
-            {
-                "person": {"name": NAME},
-                "crisis": {"what_helps": WHAT_HELPS, "triggers": [TRIGGERS]},
-            },
-            name=NAME,
-            born=date(1991, 5, 20),
-            language="es",
+            answers,
+            name=name,
+            born=born,
+            language=language,
             cit_requested=True,
             filed_by="self",
-            phones=[(TEXTER, "person")],
+            phones=[(texter, "person")],
         )
         plan.notify_on_open = True
         plan.notify_on_close = True
         plan.follow_up_consent = True
         db.session.commit()
         return plan.reference
+
+
+def spanish_plan(live_app: Flask) -> str:
+    answers = {"person": {"name": NAME}, "crisis": {"what_helps": WHAT_HELPS, "triggers": [TRIGGERS]}}
+    return opted_in_plan(live_app, answers, name=NAME, born=date(1991, 5, 20), language="es")
 
 
 def texted_request(live_app: Flask, texter: str, body: str) -> str:

@@ -17,7 +17,7 @@ from portal.dispatch import handoffs
 from portal.dispatch.models import CitRequest
 from portal.extensions import db
 from tests.browser.conftest import AXE, DESKTOP
-from tests.browser.test_handoff_in_chromium import sign_in
+from tests.browser.test_handoff_in_chromium import partner_account, sign_in
 from tests.console_helpers import make_user
 from tests.text_line_helpers import send_text
 
@@ -127,14 +127,13 @@ def test_the_partner_queue_counts_what_waits_in_the_title(
     browser: Browser, live_server: str, live_app: Flask
 ) -> None:
     email = f"counsellor.{uuid.uuid4().hex[:8]}@bhr.example.org"
-    secret = make_user(live_app, email, "partner")
     with live_app.app_context():
         handoffs.register_partners()
+        db.session.commit()
+    secret = partner_account(live_app, email, "bhr")
+    with live_app.app_context():
         partner = handoffs.find_partner("bhr")
         assert partner is not None
-        user = db.session.scalars(select(ConsoleUser).where(ConsoleUser.email == email)).one()
-        user.partner_id = partner.id
-        db.session.commit()
         waiting_before = sum(h.state == "waiting" for h in handoffs.partner_handoffs(partner.id))
     context = browser.new_context(viewport=DESKTOP, locale="en-US")
     page = context.new_page()
@@ -160,13 +159,7 @@ def test_new_texts_and_notes_show_on_both_sides_without_reloading(
     texter = "+13145550334"
     reference = handed_request(live_app, texter)
     email = f"counsellor.{uuid.uuid4().hex[:8]}@bhr.example.org"
-    secret = make_user(live_app, email, "partner")
-    with live_app.app_context():
-        partner = handoffs.find_partner("bhr")
-        assert partner is not None
-        user = db.session.scalars(select(ConsoleUser).where(ConsoleUser.email == email)).one()
-        user.partner_id = partner.id
-        db.session.commit()
+    secret = partner_account(live_app, email, "bhr")
     desk_context, desk_page = desk(browser, live_server, live_app)
     team_context = browser.new_context(viewport=DESKTOP, locale="en-US")
     team = team_context.new_page()
