@@ -146,7 +146,9 @@ def run_chaos(tmp_path: Path, *, postgres_url: str | None = None) -> None:
     chaos.append("database")
     try:
         for port in ports:
-            wait_serving(port, log)
+            # Generous: under a loaded CI machine a fresh gunicorn worker took over 30 s
+            # to import the app (seen once); the stream, not the start, is under test.
+            wait_serving(port, log, seconds=120)
         stream_start = time.monotonic()
         sender.start()
         for event in chaos:
